@@ -1,0 +1,194 @@
+"""Report tables (insights.summary) on a small hand-planted operation with known truth."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insights import data, summary
+
+CLASSES = ["hate", "ok", "spam"]
+
+
+def write_operation(out: Path, *, markets=("AA", "BB"), n_items: int = 240, seed: int = 7,
+                    item_text=None, extra_label: str | None = None) -> Path:
+    """A tiny labeling operation with known truth, written in the data contract.
+
+    Per market: three vendor teams of four annotators (``good`` ~95% accurate, ``mid`` ~85%,
+    ``gap`` ~95% except that it labels 60% of 'hate' items as 'ok'), one model annotator that
+    labels every item and calls 40% of 'spam' items 'ok', three human judgments per item,
+    gold on a third of the items, judgments spread over five weeks starting on a Monday.
+    ``item_text`` (a function of the item index) sets the items' text; ``extra_label`` adds a
+    class whose name is used by one judgment and one gold answer.
+    """
+    rng = np.random.default_rng(seed)
+    classes = CLASSES + ([extra_label] if extra_label else [])
+    labels, gold, anns, items = [], [], [], []
+    start = pd.Timestamp("2026-03-02", tz="UTC")  # a Monday
+    for m in markets:
+        teams = {"good": 0.95, "mid": 0.85, "gap": 0.95}
+        members = {t: [f"{m}-{t}-{j}" for j in range(4)] for t in teams}
+        for t, ids in members.items():
+            anns += [{"annotator_id": a, "team": t, "market": m, "kind": "human",
+                      "cost_per_label": 0.04} for a in ids]
+        llm = f"{m}-llm"
+        anns.append({"annotator_id": llm, "team": "model", "market": m, "kind": "model",
+                     "cost_per_label": 0.001})
+        truth = rng.choice(len(CLASSES), size=n_items, p=[0.3, 0.45, 0.25])
+        for i in range(n_items):
+            item = f"{m}-item-{i:04d}"
+            t_true = truth[i]
+            when = start + pd.Timedelta(minutes=int(rng.integers(0, 5 * 7 * 24 * 60)))
+            text = item_text(i) if item_text else f"post {i} in {m}"
+            items.append({"item_id": item, "market": m, "text": text})
+            if i % 3 == 0:
+                gold.append({"item_id": item, "label": CLASSES[t_true]})
+            chosen = rng.choice([a for ids in members.values() for a in ids], size=3,
+                                replace=False)
+            for a in chosen:
+                team = a.split("-")[1]
+                if team == "gap" and t_true == 0 and rng.random() < 0.6:
+                    lab = 1
+                elif rng.random() < teams[team]:
+                    lab = t_true
+                else:
+                    lab = int(rng.choice([c for c in range(3) if c != t_true]))
+                labels.append({"item_id": item, "annotator_id": a, "label": CLASSES[lab],
+                               "market": m, "team": team, "labeled_at": when.isoformat(),
+                               "handle_seconds": float(rng.gamma(4, 5))})
+            lab = 1 if (t_true == 2 and rng.random() < 0.4) else t_true
+            labels.append({"item_id": item, "annotator_id": llm, "label": CLASSES[lab],
+                           "market": m, "team": "model", "labeled_at": when.isoformat(),
+                           "handle_seconds": 0.1})
+    if extra_label:
+        labels[0]["label"] = extra_label
+        gold[0]["label"] = extra_label
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(labels).to_csv(out / "labels.csv", index=False)
+    pd.DataFrame(gold).to_csv(out / "gold.csv", index=False)
+    pd.DataFrame(anns).to_csv(out / "annotators.csv", index=False)
+    pd.DataFrame(items).to_csv(out / "items.csv", index=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def operation(tmp_path_factory) -> Path:
+    return write_operation(tmp_path_factory.mktemp("op"))
+
+
+@pytest.fixture(scope="module")
+def report(operation) -> summary.MarketReport:
+    return summary.build_report("AA", data_source=str(operation), since="2026-03-02",
+                                until="2026-04-06", method="dawid-skene", min_gold=30,
+                                pseudonymize_ids=False, params={"market": "AA"})
+
+
+def test_default_period_is_last_complete_weeks():
+    # data from Monday 2 March to Wednesday 8 April: the last complete week ends Sunday 5 April
+    t = pd.Series(pd.date_range("2026-03-02", "2026-04-08 12:00", freq="6h", tz="UTC"))
+    since, until = summary.default_period(t, weeks=2)
+    assert until == pd.Timestamp("2026-04-06", tz="UTC") and until.day_of_week == 0
+    assert since == pd.Timestamp("2026-03-23", tz="UTC")
+    # data ending on a Sunday evening: that week is complete
+    since, until = summary.default_period(t[t < pd.Timestamp("2026-04-06", tz="UTC")], weeks=1)
+    assert until == pd.Timestamp("2026-04-06", tz="UTC")
+
+
+def test_pseudonyms_are_stable_salted_and_distinct(operation):
+    ds = data.load(operation, market="AA")
+    a = summary.pseudonymize(ds, "salt-1")
+    b = summary.pseudonymize(ds, "salt-1")
+    c = summary.pseudonymize(ds, "salt-2")
+    assert a.labels["annotator_id"].equals(b.labels["annotator_id"])
+    assert not a.labels["annotator_id"].equals(c.labels["annotator_id"])
+    assert a.labels["annotator_id"].str.fullmatch(r"ann-[0-9a-f]{8}").all()
+    # a bijection: as many pseudonyms as annotators, and the annotators table follows
+    assert a.labels["annotator_id"].nunique() == ds.labels["annotator_id"].nunique()
+    assert set(a.labels["annotator_id"]) <= set(a.annotators["annotator_id"])
+    assert not set(ds.labels["annotator_id"]) & set(a.labels["annotator_id"])
+
+
+def test_scorecard_ranks_planted_teams(report):
+    card = report.scorecard.set_index("team")
+    assert set(card.index) == {"good", "mid", "gap", "model"}
+    # 'good' is 95% accurate on every class, 'mid' 85%: good must outrank mid
+    assert card.loc["good", "rank"] < card.loc["mid", "rank"]
+    # intervals contain the point, and the rank band contains the rank
+    ok = card["accuracy_gold"].notna()
+    assert (card.loc[ok, "accuracy_gold_low"] <= card.loc[ok, "accuracy_gold"]).all()
+    assert (card.loc[ok, "accuracy_gold"] <= card.loc[ok, "accuracy_gold_high"]).all()
+    assert ((card["rank_best"] <= card["rank"]) & (card["rank"] <= card["rank_worst"])).all()
+    # ~80 gold items x 3 human judgments spread over 12 annotators: team 'mid' has ~60 gold
+    # judgments, so its 95% interval half-width is ~0.09; 0.85 must fall inside it
+    assert card.loc["mid", "accuracy_gold_low"] < 0.85 < card.loc["mid", "accuracy_gold_high"]
+    assert card["judgments"].sum() == len(report.dataset.labels)
+    assert (card["cost_per_judgment"] > 0).all()
+
+
+def test_knowledge_gap_found_with_examples(report):
+    gaps = report.gaps
+    assert len(gaps) >= 1
+    top = gaps.iloc[0]
+    # planted: team 'gap' labels 60% of 'hate' items as 'ok' (others about 2.5%)
+    assert (top["team"], top["true"], top["given"]) == ("gap", "hate", "ok")
+    assert 0.4 < top["rate"] < 0.8  # ~35 hate judgments by the team: sd of the rate ~0.08
+    ex = report.gap_examples
+    ex_gap = ex[(ex["team"] == "gap") & (ex["true"] == "hate")]
+    assert 1 <= len(ex_gap) <= 3
+    assert ex_gap["text"].str.startswith("post ").all()
+
+
+def test_model_disagreement_found(report):
+    pairs = report.disagreements
+    # planted: the model calls 40% of 'spam' items 'ok'
+    top = pairs.iloc[0]
+    assert (top["consensus"], top["model_label"]) == ("spam", "ok")
+    assert 0.2 < top["share"] < 0.6  # ~60 spam items: sd of the share ~0.065
+    assert len(report.disagreement_examples) >= 1
+
+
+def test_findings_most_important_first_and_link_to_sections(report):
+    f = report.findings
+    order = f["severity"].map({"alert": 0, "watch": 1, "info": 2})
+    assert order.is_monotonic_increasing
+    assert set(f["section"]) <= set(summary.SECTIONS)
+    assert any("gap" in s and "'hate'" in s for s in f["finding"])
+    out = summary.findings_html(f)
+    for sec in f["section"]:
+        assert f'href="#{summary.anchor(sec)}"' in out
+
+
+def test_html_table_escapes_data():
+    evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    df = pd.DataFrame({"item_id": [evil], "rate": [0.5]})
+    out = summary.html_table(df)
+    assert "<script>" not in out and "<img" not in out
+    assert html.escape(evil) in out
+    assert "50.0%" in out
+
+
+def test_item_confidence_and_tables_written(report, tmp_path):
+    items = report.items
+    assert len(items) == report.scale["items"]
+    p = items.filter(like="p_").to_numpy()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+    assert (items["confidence"] >= 1 / 3 - 1e-12).all()
+    s = summary.write_tables(report, tmp_path)
+    for name in ("scorecard", "findings", "item_confidence", "annotator_quality"):
+        csv = pd.read_csv(tmp_path / f"{name}.csv")
+        pq = pd.read_parquet(tmp_path / f"{name}.parquet")
+        assert len(csv) == len(pq) == len(report.tables()[name])
+    assert json.loads((tmp_path / "summary.json").read_text())["market"] == "AA" == s["market"]
+
+
+def test_same_inputs_same_numbers(operation, report):
+    again = summary.build_report("AA", data_source=str(operation), since="2026-03-02",
+                                 until="2026-04-06", pseudonymize_ids=False,
+                                 params={"market": "AA"})
+    pd.testing.assert_frame_equal(report.scorecard, again.scorecard)
+    pd.testing.assert_frame_equal(report.findings, again.findings)
