@@ -127,8 +127,8 @@ def test_annotator_confusions_are_expected_counts(tiny):
     _, _, enc, post, _ = tiny
     counts = annotator_confusions(enc, post, normalize=False)
     expected = np.zeros((enc.n_annotators, 2, 2))
-    for i, j, l in zip(enc.item, enc.annotator, enc.label):
-        expected[j, :, l] += post[i]
+    for i, j, lab in zip(enc.item, enc.annotator, enc.label, strict=True):
+        expected[j, :, lab] += post[i]
     np.testing.assert_allclose(counts, expected)
     conf = annotator_confusions(enc, post)
     np.testing.assert_allclose(conf.sum(axis=2), 1.0)

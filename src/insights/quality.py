@@ -389,7 +389,7 @@ def rollup(quality_df: pd.DataFrame, by: str | list[str] = "team", *,
     rows = []
     for name, grp in quality_df.groupby(keys, dropna=False, sort=True):
         w = grp["n_labels"].to_numpy(dtype=np.float64)
-        row: dict[str, Any] = dict(zip(keys, name if isinstance(name, tuple) else (name,)))
+        row: dict[str, Any] = dict(zip(keys, name if isinstance(name, tuple) else (name,), strict=True))
         row["judgments"] = int(w.sum())
         row["annotators"] = len(grp)
         n_gold = int(grp["n_gold"].sum())
