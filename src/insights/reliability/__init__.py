@@ -1,0 +1,73 @@
+"""Truth inference: estimate each item's true label and each annotator's reliability.
+
+Estimators (scikit-learn style, ``fit(labels, gold=None) -> self``, then ``labels_`` and
+``probas_``):
+
+=================  ==========================  ===========================================
+CLI name           class                       model
+=================  ==========================  ===========================================
+``majority``       :class:`MajorityVote`       most frequent label, documented tie rule
+``wawa``           :class:`Wawa`               vote weighted by agreement with the majority
+``dawid-skene``    :class:`DawidSkene`         full confusion matrix per annotator (EM)
+``one-coin``       :class:`OneCoinDawidSkene`  one accuracy per annotator (EM)
+``glad``           :class:`GLAD`               annotator ability x item difficulty (EM)
+``mace``           :class:`MACE`               competence and spamming strategy (EM / VB)
+=================  ==========================  ===========================================
+
+``make_aggregator(name, **params)`` builds one by CLI name; ``RECOMMENDED`` names the default
+used by ``insights aggregate`` (chosen on the shared real datasets, see
+``benchmarks/real_datasets.py``).
+"""
+
+from __future__ import annotations
+
+from insights.reliability._base import Aggregator, ConvergenceWarning
+from insights.reliability.dawid_skene import DawidSkene, OneCoinDawidSkene
+from insights.reliability.glad import GLAD
+from insights.reliability.mace import MACE
+from insights.reliability.majority import MajorityVote, Wawa
+
+__all__ = [
+    "Aggregator",
+    "ConvergenceWarning",
+    "MajorityVote",
+    "Wawa",
+    "DawidSkene",
+    "OneCoinDawidSkene",
+    "GLAD",
+    "MACE",
+    "METHODS",
+    "RECOMMENDED",
+    "make_aggregator",
+]
+
+#: CLI method name -> estimator class.
+METHODS: dict[str, type] = {
+    "majority": MajorityVote,
+    "wawa": Wawa,
+    "dawid-skene": DawidSkene,
+    "one-coin": OneCoinDawidSkene,
+    "glad": GLAD,
+    "mace": MACE,
+}
+
+#: The default method of ``insights aggregate``.
+RECOMMENDED = "dawid-skene"
+
+
+def make_aggregator(name: str | None = None, **params) -> Aggregator:
+    """Build an estimator by CLI name (``None``: :data:`RECOMMENDED`) with hyper-parameters.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the known ones.
+    """
+    name = RECOMMENDED if name is None else name
+    try:
+        cls = METHODS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown aggregation method {name!r}; expected one of {sorted(METHODS)}"
+        ) from None
+    return cls(**params)
