@@ -94,7 +94,8 @@ def scorecard(card: pd.DataFrame, *, target: float | None = None) -> Figure:
     ax.set_ylabel("vendor team (ranked)")
     ax.set_title(title)
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.legend(loc="lower left", fontsize="small", frameon=True)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize="small",
+              frameon=False)
     parts = []
     for r in card.itertuples(index=False):
         g = ("no gold" if np.isnan(r.accuracy_gold) else

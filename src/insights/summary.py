@@ -66,6 +66,11 @@ __all__ = [
     "MarketReport",
     "build_report",
     "write_tables",
+    "PARAMETER_NAMES",
+    "notebook_params",
+    "report_header",
+    "scorecard_view",
+    "heatmap_teams",
 ]
 
 #: Report sections: key -> heading text used in the notebook (the anchors derive from it).
@@ -472,7 +477,7 @@ def scale_table(scale: Mapping[str, float], currency: str = "USD") -> pd.DataFra
 
 
 def team_confusions(ds: _data.Dataset, post: Posterior, *, use_gold: bool = False) -> pd.DataFrame:
-    """Long table of per-team confusion rates: team, true, given, n, rate.
+    """Long table of per-team confusion rates of human annotators: team, true, given, n, rate.
 
     The reference class of an item is the model's posterior (soft: each judgment counts with the
     item's posterior weights), so every judgment informs the matrix, not only gold ones; with
@@ -484,17 +489,19 @@ def team_confusions(ds: _data.Dataset, post: Posterior, *, use_gold: bool = Fals
     team_of = ds.annotator_table()["team"] if "team" in ds.annotator_table() else None
     teams = (pd.Series(enc.annotator_ids).map(team_of).fillna("(no team)").to_numpy()
              if team_of is not None else np.full(enc.n_annotators, "(no team)", dtype=object))
-    t_codes, t_names = pd.factorize(teams[enc.annotator], sort=True)
+    kinds = ds.annotator_table()["kind"].reindex(enc.annotator_ids).fillna("human").to_numpy()
+    human = kinds[enc.annotator] != "model"  # model annotators have their own section
+    t_codes, t_names = pd.factorize(teams[enc.annotator][human], sort=True)
     if use_gold:
-        keep = enc.gold[enc.item] >= 0
+        keep = (enc.gold[enc.item] >= 0)[human]
         w = np.zeros((keep.sum(), k))
-        w[np.arange(keep.sum()), enc.gold[enc.item][keep]] = 1.0
+        w[np.arange(keep.sum()), enc.gold[enc.item][human][keep]] = 1.0
     else:
-        keep = np.ones(enc.n_judgments, bool)
-        w = post.probas[enc.item]
+        keep = np.ones(int(human.sum()), bool)
+        w = post.probas[enc.item[human]]
     counts = np.zeros((len(t_names), k, k))
     for true in range(k):
-        np.add.at(counts[:, true, :], (t_codes[keep], enc.label[keep]), w[:, true])
+        np.add.at(counts[:, true, :], (t_codes[keep], enc.label[human][keep]), w[:, true])
     rows = counts.sum(axis=2, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(rows > 0, counts / rows, np.nan)
@@ -893,3 +900,66 @@ def write_tables(report: MarketReport, tables_dir: str | Path) -> dict[str, Any]
     }
     write_text(out / "summary.json", json.dumps(summary, indent=2, default=str))
     return summary
+
+
+#: The market report notebook's parameters (its ``parameters`` cell; tests keep them in sync).
+PARAMETER_NAMES = (
+    "market", "data_source", "scenario", "seed", "data_dir", "since", "until", "weeks",
+    "label_set", "method", "accuracy_target", "min_gold", "gap_threshold", "gap_min_n",
+    "cost_per_label", "currency", "n_examples", "max_heatmaps", "pseudonymize",
+    "pseudonym_salt", "tables_dir",
+)
+
+
+def notebook_params(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameter values found in a notebook's namespace (for the provenance table)."""
+    return {k: namespace[k] for k in PARAMETER_NAMES if k in namespace and k != "tables_dir"}
+
+
+def report_header(report: MarketReport) -> str:
+    """One escaped line under the title: market, period, scale, model."""
+    s = report.scale
+    text = (f"Market {report.market} · {report.period} · {s['items']:,} items · "
+            f"{s['judgments']:,} judgments · model: {report.posterior.method}")
+    return f'<p class="insights-header"><strong>{html.escape(text)}</strong></p>'
+
+
+def scorecard_view(card: pd.DataFrame, currency: str = "USD") -> pd.DataFrame:
+    """The scorecard with readable column names and intervals written out."""
+    def interval(r) -> str:
+        if pd.isna(r["accuracy_gold"]):
+            return "no gold"
+        return (f"{r['accuracy_gold']:.1%} ({r['accuracy_gold_low']:.1%} to "
+                f"{r['accuracy_gold_high']:.1%})")
+
+    def band(r) -> str:
+        if pd.isna(r["rank_best"]):
+            return "–"
+        return f"{r['rank_best']:.0f} to {r['rank_worst']:.0f}"
+
+    return pd.DataFrame({
+        "rank": card["rank"],
+        "team": card["team"],
+        "rank range (95%)": card.apply(band, axis=1) if len(card) else [],
+        "annotators": card["annotators"],
+        "judgments": card["judgments"],
+        "gold judgments": card["gold_judgments"],
+        "accuracy vs gold (95% interval)": card.apply(interval, axis=1) if len(card) else [],
+        "estimated accuracy": card["accuracy_estimated"],
+        "bias-corrected quality": card["quality_bias_corrected"],
+        "kappa vs consensus": card["kappa_consensus"],
+        "judgments per active day": card["throughput_per_day"],
+        "median handle seconds": card["median_handle_seconds"],
+        f"cost per judgment ({currency})": card["cost_per_judgment"],
+        "ranked by": card["ranked_by"],
+    })
+
+
+def heatmap_teams(report: MarketReport, max_teams: int = 6) -> list[str]:
+    """Teams to draw as confusion heatmaps: teams with gaps first, then by judgments; human
+    teams only (model annotators have their own section)."""
+    q = report.quality
+    human = q[q["kind"] != "model"]
+    by_size = human.groupby("team")["n_labels"].sum().sort_values(ascending=False, kind="stable")
+    order = list(dict.fromkeys([*report.gaps["team"], *by_size.index]))
+    return [t for t in order if t in by_size.index][:max_teams]
