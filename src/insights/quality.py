@@ -55,7 +55,7 @@ def _model_parts(posteriors: Any) -> tuple[Any, dict]:
     """Split a fitted estimator into (probas, {confusions, priors, annotator_ids})."""
     if hasattr(posteriors, "probas_"):
         extra = {}
-        for name in ("confusions_", "priors_", "annotator_ids_"):
+        for name in ("confusions_", "priors_", "annotator_ids_", "classes_"):
             val = getattr(posteriors, name, None)
             if val is not None:
                 extra[name.rstrip("_")] = val
@@ -102,12 +102,20 @@ def _priors(enc: Encoded, priors: Any, p: np.ndarray) -> np.ndarray:
     return pr / pr.sum()
 
 
-def _confusions(enc: Encoded, confusions: Any, ids: Any) -> np.ndarray:
-    """Confusion matrices (J, K, K) aligned with ``enc.annotator_ids``; rows = true class."""
+def _confusions(enc: Encoded, confusions: Any, ids: Any, classes: Any = None) -> np.ndarray:
+    """Confusion matrices (J, K, K) aligned with ``enc.annotator_ids`` and ``enc.classes``;
+    rows = true class. ``classes`` names the class order of ``confusions`` (default: the
+    encoding's)."""
     c = np.asarray(confusions, dtype=np.float64)
     if c.ndim != 3 or c.shape[1:] != (enc.n_classes, enc.n_classes):
         raise ValueError(f"confusions must have shape (n_annotators, K, K) with K = "
                          f"{enc.n_classes}, got {c.shape}")
+    if classes is not None:
+        order = pd.Index([str(x) for x in classes]).get_indexer(enc.classes)
+        if (order < 0).any():
+            raise ValueError(f"confusions are over the classes {list(classes)}, the data's are "
+                             f"{list(enc.classes)}")
+        c = c[:, order][:, :, order]
     if ids is not None:
         idx = pd.Index(np.asarray(ids, dtype=object)).get_indexer(enc.annotator_ids)
         if (idx < 0).any():
@@ -143,13 +151,20 @@ def _resolve(labels: Any, posteriors: Any, annotators: Any, confusions: Any, pri
         annotators = labels.annotator_table()
     probas, extra = _model_parts(posteriors)
     p = None if probas is None else _posterior_matrix(enc, probas)
+    confusion_classes = None
     if confusions is None and "confusions" in extra:
         confusions = extra["confusions"]
+        confusion_classes = extra.get("classes")
         if confusion_ids is None:
             confusion_ids = extra.get("annotator_ids")
     if priors is None:
         priors = extra.get("priors")
-    return enc, p, annotators, confusions, priors, confusion_ids
+        if priors is not None and not isinstance(priors, pd.Series) and "classes" in extra:
+            priors = pd.Series(np.asarray(priors, dtype=np.float64),
+                               index=[str(x) for x in extra["classes"]])
+    if confusions is not None:
+        confusions = _confusions(enc, confusions, confusion_ids, confusion_classes)
+    return enc, p, annotators, confusions, priors
 
 
 # --------------------------------------------------------------------------------------------
@@ -285,7 +300,7 @@ def annotator_quality(encoded, posteriors, *, annotators: pd.DataFrame | None = 
         (posterior argmax, ties to the first class) on the items they judged -- the consensus
         includes the annotator's own vote; ``agreement_rate``: the raw share that matches.
     """
-    enc, p, annotators, confusions, priors, confusion_ids = _resolve(
+    enc, p, annotators, confusions, priors = _resolve(
         encoded, posteriors, annotators, confusions, priors, confusion_ids)
     if p is None:
         raise ValueError("annotator_quality needs item posteriors")
@@ -303,7 +318,7 @@ def annotator_quality(encoded, posteriors, *, annotators: pd.DataFrame | None = 
 
     pr = _priors(enc, priors, p)
     if confusions is not None:
-        conf = _confusions(enc, confusions, confusion_ids)
+        conf = confusions
         est_acc = np.einsum("k,jkk->j", pr, conf)
     else:
         conf = annotator_confusions(enc, p)
@@ -485,7 +500,7 @@ def model_disagreements(encoded, posteriors, annotators: pd.DataFrame | None = N
     annotator) disagreement, sorted by ``consensus_confidence`` then ``n_human_labels``
     (descending), then ``item_id``. Items without human labels are left out.
     """
-    enc, p, annotators, confusions, priors, confusion_ids = _resolve(
+    enc, p, annotators, confusions, priors = _resolve(
         encoded, posteriors, annotators, confusions, priors, confusion_ids)
     meta = _annotator_meta(annotators, enc.annotator_ids)
     is_model = (meta["kind"] == "model").to_numpy()
@@ -503,7 +518,7 @@ def model_disagreements(encoded, posteriors, annotators: pd.DataFrame | None = N
             post = votes / n_human[:, None]
     else:
         if confusions is not None:
-            conf = _confusions(enc, confusions, confusion_ids)
+            conf = confusions
         else:
             conf = annotator_confusions(enc, p, smoothing=smoothing)
         pr = _priors(enc, priors, p) if p is not None else _priors(enc, priors, np.ones((1, k)))
