@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from insights.data import Encoded
-from insights.reliability._base import Aggregator, argmax_first
+from insights.reliability._base import Aggregator, argmax_first, clamp_gold
 
 __all__ = ["MajorityVote", "Wawa"]
 
@@ -35,6 +35,8 @@ class MajorityVote(Aggregator):
     random_state : int or None, default 0
         Seed for ``tie_break="random"``; the same seed gives the same labels.
 
+    Gold items (``fit(labels, gold)``) are reported with their gold class.
+
     Attributes
     ----------
     labels_ : Series
@@ -48,8 +50,8 @@ class MajorityVote(Aggregator):
 
     def _fit_encoded(self, enc: Encoded) -> np.ndarray:
         counts = enc.item_counts.toarray()
-        self._scores = counts
-        return counts / counts.sum(axis=1, keepdims=True)
+        self._scores = clamp_gold(counts.copy(), enc.gold)
+        return clamp_gold(counts / counts.sum(axis=1, keepdims=True), enc.gold)
 
     def _decide(self, post: np.ndarray) -> np.ndarray:
         return _break_ties(self._scores, self.tie_break, self.random_state)
@@ -72,6 +74,8 @@ class Wawa(Aggregator):
     ----------
     skills_ : Series
         annotator_id -> agreement with the majority vote.
+
+    Gold items are reported with their gold class (skills come from the votes only).
 
     References
     ----------
@@ -99,8 +103,8 @@ class Wawa(Aggregator):
         scores[zero] = counts[zero]
         total[zero] = counts[zero].sum(axis=1, keepdims=True)
         self.skills_ = self._annotator_series(skill, "skill")
-        self._scores = scores
-        return scores / total
+        self._scores = clamp_gold(scores.copy(), enc.gold)
+        return clamp_gold(scores / total, enc.gold)
 
     def _decide(self, post: np.ndarray) -> np.ndarray:
         return _break_ties(self._scores, self.tie_break, self.random_state)
