@@ -399,3 +399,29 @@ def test_team_rollup_on_simulation_orders_teams_and_brackets(simulated_operation
     assert (r["accuracy_gold_lo"] <= r["accuracy_gold"]).all()
     pa = pool_agreement(ds)
     assert -1 < pa["fleiss_kappa"] < 1 and -1 < pa["krippendorff_alpha"] < 1
+
+
+def test_annotator_quality_scales_to_a_million_judgments():
+    import time
+
+    from insights.data import Encoded
+
+    rng = np.random.default_rng(7)
+    n, n_items, n_ann, k = 1_000_000, 250_000, 5000, 5
+    item = rng.integers(0, n_items, n).astype(np.int32)
+    ann = rng.integers(0, n_ann, n).astype(np.int32)
+    truth = rng.integers(0, k, n_items)
+    lab = np.where(rng.random(n) < 0.8, truth[item], rng.integers(0, k, n)).astype(np.int32)
+    gold = np.where(rng.random(n_items) < 0.03, truth, -1)
+    enc = Encoded(np.arange(n_items).astype(str).astype(object),
+                  np.arange(n_ann).astype(str).astype(object),
+                  np.array(list("abcde"), dtype=object), item, ann, lab, gold)
+    post = np.eye(k)[truth] * 0.9 + 0.02
+    t0 = time.perf_counter()
+    q = annotator_quality(enc, post)
+    elapsed = time.perf_counter() - t0
+    assert len(q) == n_ann and q["n_labels"].sum() == n
+    # every annotator is the same 80%-accurate process; ~200 labels each
+    assert abs(q["accuracy_gold"].mean() - 0.84) < 0.01
+    # ~0.2 s here (one sparse product and a few bincounts); 5 s allows a loaded CI machine
+    assert elapsed < 5.0

@@ -299,6 +299,19 @@ def annotator_quality(encoded, posteriors, *, annotators: pd.DataFrame | None = 
         ``agreement``: Cohen's kappa between the annotator's labels and the consensus labels
         (posterior argmax, ties to the first class) on the items they judged -- the consensus
         includes the annotator's own vote; ``agreement_rate``: the raw share that matches.
+
+    See Also
+    --------
+    rollup : team / market scorecards from this table.
+    annotator_confusions : the expected confusion matrices used when ``confusions`` is None.
+
+    Examples
+    --------
+    >>> from insights import data, reliability, quality          # doctest: +SKIP
+    >>> ds = data.load("data/SG")                                 # doctest: +SKIP
+    >>> model = reliability.DawidSkene().fit(ds.labels, gold=ds.gold)  # doctest: +SKIP
+    >>> table = quality.annotator_quality(ds, model)              # doctest: +SKIP
+    >>> quality.rollup(table, by="team")                          # doctest: +SKIP
     """
     enc, p, annotators, confusions, priors = _resolve(
         encoded, posteriors, annotators, confusions, priors, confusion_ids)
