@@ -1,0 +1,1 @@
+"""Trends, drift and knowledge gaps with false-discovery control (filled in below)."""
