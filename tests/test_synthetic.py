@@ -216,7 +216,8 @@ def test_annotator_types_present(sim):
     n = sim.labels["annotator_id"].value_counts()
     new = n.reindex(types.index[types == "new_hire"]).fillna(0)
     good = n.reindex(types.index[types == "good"])
-    assert new.median() < 0.15 * good.median() and new.max() < 200
+    # weight 0.25 for at most the last 3 of 12 weeks: ~6% of a typical annotator's volume
+    assert new.median() < 0.15 * good.median() and new.quantile(0.75) < 150
 
 
 def test_spammers_are_at_chance(sim):
@@ -329,8 +330,10 @@ def test_knowledge_gap_is_visible(sim):
     rate_rest = (lab.loc[~in_team, "label"] == p["given"]).mean()
     # ~400 judgments of that class in the team: SE ~0.025; 0.08 is > 3 SEs
     assert abs(rate_team - p["rate"]) < 0.08
-    assert rate_team - rate_rest > 0.2
-    assert p["team_rate"] - p["rest_of_market_rate"] > 0.2
+    # the rest of the market errs ~0.1 on this class (more when a biased annotator's random
+    # confusion happens to be the same pair), so the gap stands out by well over 0.1
+    assert rate_team - rate_rest > 0.1
+    assert p["team_rate"] - p["rest_of_market_rate"] > 0.1
     a, b = (sim.truth.label_set.index(x) for x in (p["true"], p["given"]))
     for aid in sim.annotators.loc[sim.annotators["team"] == p["team"], "annotator_id"]:
         if not sim.truth.annotator_types[aid].startswith("spammer"):
@@ -352,9 +355,10 @@ def test_mix_shift_is_visible(sim):
     others = rates.drop(index=p["market"])
     assert (np.abs(others[True] - others[False]) < 0.025).all()
     mix = sim.truth.class_mix
-    m = mix[(mix["market"] == p["market"])]
-    assert (m.loc[m["week"] >= p["week"], p["label"]].min()
-            > m.loc[m["week"] < p["week"], p["label"]].max())
+    m = mix[(mix["market"] == p["market"])].assign(after=lambda d: d["week"] >= p["week"])
+    per_queue = m.groupby(["queue", "after"])[p["label"]].agg(["min", "max"]).unstack("after")
+    assert (per_queue[("min", True)] > per_queue[("max", False)]).all()
+    assert np.allclose(per_queue[("min", True)] / per_queue[("max", False)], p["factor"])
 
 
 def test_small_scenario_plants_every_effect(small):
