@@ -60,10 +60,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from insights import synthetic
 
     sim = synthetic.simulate(args.scenario, seed=args.seed)
-    out = sim.write(args.out)
-    ds = sim.dataset()
-    print(f"wrote {len(ds.labels):,} judgments on {ds.labels['item_id'].nunique():,} items "
-          f"({args.scenario!r}, seed {args.seed}) to {out}")
+    written = sim.write(args.out)
+    print(f"wrote {len(sim.labels):,} judgments on {sim.labels['item_id'].nunique():,} items "
+          f"({args.scenario!r}, seed {args.seed}): {len(written)} files in {args.out}")
     return 0
 
 
@@ -106,10 +105,7 @@ def cmd_annotators(args: argparse.Namespace) -> int:
     enc = ds.encode()
     method = args.method or reliability.RECOMMENDED
     model = reliability.make_aggregator(method).fit(enc)
-    table = quality.annotator_quality(
-        enc, model.probas_, annotators=ds.annotator_table(),
-        confusions=getattr(model, "confusions_", None),
-    )
+    table = quality.annotator_quality(enc, model, annotators=ds.annotator_table())
     _io.write_table(table.reset_index(), out)
     print(f"{len(table):,} annotators ({method}) -> {out}")
     return 0
