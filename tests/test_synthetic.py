@@ -428,3 +428,13 @@ def test_write_then_load_round_trip(small, tmp_path):
     meta = json.loads((out / "planted.json").read_text())
     assert meta["scenario"] == "small" and meta["seed"] == 0
     assert meta["planted"] == json.loads(json.dumps(small.truth.planted))
+
+
+def test_variants_without_gold_model_or_spammers(tmp_path):
+    s = simulate("small", seed=0, gold_share=0.0, model_annotator=False, spammers_per_market=0)
+    assert len(s.gold) == 0 and s.dataset().gold is None
+    assert (s.annotators["kind"] == "human").all()
+    assert not s.truth.annotator_types.str.startswith("spammer").any()
+    s.write(tmp_path)
+    assert not (tmp_path / "gold.csv").exists()
+    assert len(data.load(tmp_path).labels) == len(s.labels)

@@ -438,6 +438,7 @@ class Simulation:
                 kind: _data.validate(getattr(self, kind), kind, source=f"simulated {kind}",
                                      label_set=label_set if kind in ("labels", "gold") else None,
                                      label_set_origin=f"scenario {self.scenario.name!r}")
+                if len(getattr(self, kind)) else None  # e.g. gold_share=0: no gold table
                 for kind in _data.TABLES
             }
             src = f"insights.synthetic.simulate(scenario={self.scenario.name!r}, seed={self.seed})"
@@ -455,7 +456,8 @@ class Simulation:
         """Write the tables and the truth to ``out_dir`` (each file atomically).
 
         Files: ``labels.csv``, ``gold.csv``, ``annotators.csv``, ``items.csv`` (the data
-        contract, loadable with ``insights.data.load(out_dir)``) and the truth:
+        contract, loadable with ``insights.data.load(out_dir)``; ``gold.csv`` is left out when
+        ``gold_share=0`` leaves no gold) and the truth:
         ``truth_labels.csv`` (item_id, label), ``truth_annotators.csv`` (annotator_id, type,
         true_accuracy), ``confusions.csv`` (annotator_id, true, given, p; the effective
         matrices), ``confusion_changes.csv`` (annotator_id, period [before/after], true, given,
@@ -472,7 +474,9 @@ class Simulation:
         t = self.truth
         written: dict[str, Path] = {}
         for name in _data.TABLES:
-            written[name] = _io.write_table(_csv_ready(getattr(self, name)), out / f"{name}.csv")
+            df = getattr(self, name)
+            if len(df):  # an empty table is not written (the loader rejects empty files)
+                written[name] = _io.write_table(_csv_ready(df), out / f"{name}.csv")
         written["truth_labels"] = _io.write_table(
             t.true_labels.rename("label").rename_axis("item_id").reset_index(),
             out / "truth_labels.csv")
