@@ -1,0 +1,228 @@
+"""Numerics shared by both inference modes of the hierarchical Dawid-Skene model.
+
+Parameter layout: every node of the hierarchy (root = population mean, markets, teams,
+annotators) holds error log-odds of shape ``(K, K-1)``: row ``t`` (true class) lists the
+logits of the ``K-1`` wrong answers ``k != t`` in increasing ``k``; the correct answer's logit
+is pinned to 0. :func:`log_confusion` turns them into log confusion matrices.
+
+:class:`Hierarchy` describes the tree; :func:`gaussian_tree` does exact Gaussian belief
+propagation on it (an upward pass of information-form messages, a downward pass of marginals),
+which is how the EM mode's M-step fits the hierarchical model (see
+:mod:`insights.confidence.hierarchical`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Hierarchy", "build_hierarchy", "off_diagonal", "log_confusion", "gaussian_tree",
+           "second_moment", "sample_tree"]
+
+
+def off_diagonal(K: int) -> np.ndarray:
+    """(K, K-1) array: row ``t`` lists the classes ``k != t``."""
+    return np.array([[k for k in range(K) if k != t] for t in range(K)], dtype=np.int64)
+
+
+def full_logits(eta: np.ndarray) -> np.ndarray:
+    """(..., K, K-1) error log-odds -> (..., K, K) logits with 0 on the diagonal."""
+    K = eta.shape[-2]
+    out = np.zeros(eta.shape[:-1] + (K,), dtype=float)
+    rows = np.repeat(np.arange(K), K - 1)
+    out[..., rows, off_diagonal(K).ravel()] = eta.reshape(eta.shape[:-2] + (K * (K - 1),))
+    return out
+
+
+def log_confusion(eta: np.ndarray) -> np.ndarray:
+    """(..., K, K-1) error log-odds -> (..., K, K) log confusion matrices (rows sum to 1)."""
+    z = full_logits(eta)
+    m = z.max(axis=-1, keepdims=True)
+    return z - (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True)))
+
+
+@dataclass
+class Hierarchy:
+    """The grouping tree: root -> market -> team -> annotator.
+
+    A level with a single group (one market; one team per market) carries no information
+    beyond its parent and is dropped, so the shared datasets (no team, no market) reduce to
+    population mean + annotator offsets.
+
+    Attributes
+    ----------
+    names : list of str
+        Level names from the top, ``"population"`` first and ``"annotator"`` last.
+    parents : list of ndarray
+        ``parents[L][g]`` = index of group ``g``'s parent in level ``L-1`` (``parents[0]`` is
+        empty).
+    labels : list of Index
+        Group names per level.
+    annotator_team, annotator_market : ndarray of object
+        Team and market name of every annotator (``"all"`` when unknown).
+    """
+
+    names: list
+    parents: list
+    labels: list
+    annotator_team: np.ndarray
+    annotator_market: np.ndarray
+    sizes: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.sizes = [len(lab) for lab in self.labels]
+
+    def level(self, name: str) -> int:
+        return self.names.index(name)
+
+    def ancestor(self, level: int, target: int) -> np.ndarray:
+        """For every group of ``level``, the index of its ancestor in level ``target``."""
+        idx = np.arange(self.sizes[level])
+        for L in range(level, target, -1):
+            idx = self.parents[L][idx]
+        return idx
+
+
+def build_hierarchy(annotator_ids: np.ndarray, table: pd.DataFrame | None) -> Hierarchy:
+    """Hierarchy from an annotator table (index ``annotator_id``; ``team``, ``market``).
+
+    Teams are nested in markets: a team name seen in two markets is two teams. Missing values
+    become the group ``"all"``.
+    """
+    n = len(annotator_ids)
+    team = np.full(n, "all", dtype=object)
+    market = np.full(n, "all", dtype=object)
+    if table is not None and len(table):
+        t = table.reindex(pd.Index(annotator_ids))
+        if "team" in t:
+            team = t["team"].astype(object).where(t["team"].notna(), "all").astype(str).to_numpy(
+                dtype=object)
+        if "market" in t:
+            market = (t["market"].astype(object).where(t["market"].notna(), "all").astype(str)
+                      .to_numpy(dtype=object))
+    names, parents, labels = ["population"], [np.zeros(0, np.int64)], [pd.Index(["all"])]
+    m_codes, m_names = pd.factorize(market, sort=True)
+    key = pd.Series(market).astype(str) + "\x1f" + pd.Series(team).astype(str)
+    t_codes, t_keys = pd.factorize(key, sort=True)
+    first = np.unique(t_codes, return_index=True)[1]  # first annotator of each team
+    t_market = m_codes[first]
+    ann_parent = np.zeros(n, np.int64)
+    if len(m_names) > 1:
+        names.append("market")
+        parents.append(np.zeros(len(m_names), np.int64))
+        labels.append(pd.Index(m_names, name="market"))
+        ann_parent = m_codes.astype(np.int64)
+    if len(t_keys) > len(m_names):
+        names.append("team")
+        parents.append(t_market.astype(np.int64) if len(m_names) > 1
+                       else np.zeros(len(t_keys), np.int64))
+        tnames = [k.split("\x1f", 1)[1] for k in t_keys]
+        if len(set(tnames)) < len(tnames):  # same team name in two markets: qualify it
+            tnames = [k.replace("\x1f", "/") for k in t_keys]
+        labels.append(pd.Index(tnames, name="team"))
+        ann_parent = t_codes.astype(np.int64)
+    names.append("annotator")
+    parents.append(ann_parent)
+    labels.append(pd.Index(annotator_ids, name="annotator_id"))
+    return Hierarchy(names, parents, labels, team, market)
+
+
+def _segment_sum(x: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros((n,) + x.shape[1:])
+    np.add.at(out, seg, x)
+    return out
+
+
+@dataclass
+class TreePosterior:
+    """Gaussian marginals of every node (per level): means (G, d), covariances (G, d, d),
+    the information from below (h, D) and ``cross[L] = Cov(x_child, x_parent)``."""
+
+    mean: list
+    cov: list
+    h: list
+    D: list
+    cross: list
+
+
+def _sym(a: np.ndarray) -> np.ndarray:
+    return (a + np.swapaxes(a, -1, -2)) / 2
+
+
+def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs: list,
+                  prior_mean: float, prior_sd: float) -> TreePosterior:
+    """Exact Gaussian posterior of all node log-odds given Gaussian leaf evidence.
+
+    Every node holds a vector of ``d = K(K-1)`` error log-odds. Model:
+    ``x_root ~ N(prior_mean, prior_sd^2 I)``, ``x_child ~ N(x_parent, Sigma_L)``; the
+    annotators' (leaves') data enter in information form ``exp(h'x - x'Dx/2)``.
+
+    Upward pass: a child's evidence integrated over ``x_child`` sends its parent the
+    precision ``D (I + Sigma D)^{-1}`` and information ``(I + D Sigma)^{-1} h`` (valid for a
+    singular ``D``, e.g. an annotator who never saw some class). Downward pass:
+    ``x_c | x_p ~ N(P^{-1}(h_c + Sigma^{-1} x_p), P^{-1})`` with ``P = D_c + Sigma^{-1}`` gives
+    the marginal means and covariances, and ``Cov(x_c, x_p) = P^{-1} Sigma^{-1} S_p``.
+
+    Parameters
+    ----------
+    h_leaf, D_leaf : ndarray (J, d) and (J, d, d)
+    covs : list of ndarray (d, d)
+        ``covs[L]`` for ``L >= 1``: covariance of level ``L`` around its parent.
+    """
+    nL = len(tree.names)
+    d = h_leaf.shape[-1]
+    eye = np.eye(d)
+    h = [None] * nL
+    D = [None] * nL
+    h[-1], D[-1] = h_leaf, D_leaf
+    for L in range(nL - 1, 0, -1):
+        Sig = covs[L]
+        A = _sym(D[L] @ np.linalg.inv(eye + Sig @ D[L]))
+        a = np.linalg.solve(eye + D[L] @ Sig, h[L][..., None])[..., 0]
+        h[L - 1] = _segment_sum(a, tree.parents[L], tree.sizes[L - 1])
+        D[L - 1] = _segment_sum(A, tree.parents[L], tree.sizes[L - 1])
+    S0 = _sym(np.linalg.inv(D[0] + eye / prior_sd**2))
+    m0 = (S0 @ (h[0] + prior_mean / prior_sd**2)[..., None])[..., 0]
+    mean, cov, cross = [m0], [S0], [None]
+    for L in range(1, nL):
+        Sinv = np.linalg.inv(covs[L])
+        Pinv = _sym(np.linalg.inv(D[L] + Sinv))
+        par = tree.parents[L]
+        mp, Sp = mean[L - 1][par], cov[L - 1][par]
+        B = Pinv @ Sinv
+        mean.append((Pinv @ h[L][..., None])[..., 0] + (B @ mp[..., None])[..., 0])
+        cr = B @ Sp
+        cov.append(_sym(Pinv + cr @ np.swapaxes(B, -1, -2)))
+        cross.append(cr)
+    return TreePosterior(mean, cov, h, D, cross)
+
+
+def second_moment(post: TreePosterior, tree: Hierarchy, L: int) -> np.ndarray:
+    """Sum over level ``L``'s nodes of ``E[(x_c - x_p)(x_c - x_p)']`` (d, d) under the
+    Gaussian posterior (the EM statistic of that level's covariance)."""
+    par = tree.parents[L]
+    diff = post.mean[L] - post.mean[L - 1][par]
+    cr = post.cross[L]
+    E = (diff[:, :, None] * diff[:, None, :] + post.cov[L] + post.cov[L - 1][par]
+         - cr - np.swapaxes(cr, -1, -2))
+    return E.sum(axis=0)
+
+
+def sample_tree(post: TreePosterior, tree: Hierarchy, covs: list, n_draws: int,
+                rng: np.random.Generator) -> list:
+    """Joint draws of all node log-odds from the Gaussian posterior (top-down ancestral
+    sampling). Returns a list per level of arrays (n_draws, G, d)."""
+    Lc = np.linalg.cholesky(post.cov[0])
+    z = rng.standard_normal((n_draws,) + post.mean[0].shape)
+    out = [post.mean[0] + (Lc @ z[..., None])[..., 0]]
+    for L in range(1, len(tree.names)):
+        Sinv = np.linalg.inv(covs[L])
+        Pinv = _sym(np.linalg.inv(post.D[L] + Sinv))
+        ch = np.linalg.cholesky(Pinv)
+        xp = out[L - 1][:, tree.parents[L]]
+        m = (Pinv @ post.h[L][..., None])[..., 0] + ((Pinv @ Sinv) @ xp[..., None])[..., 0]
+        z = rng.standard_normal(m.shape)
+        out.append(m + (ch @ z[..., None])[..., 0])
+    return out

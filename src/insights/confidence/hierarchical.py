@@ -1,0 +1,609 @@
+r"""Hierarchical Dawid-Skene: annotators within teams within markets, calibrated confidence.
+
+Model (Paun et al. 2018's HierD&S with a market/team/annotator hierarchy on the log-odds):
+
+.. math::
+
+    \pi_j[t, \cdot] &= \mathrm{softmax}(\eta_j[t, \cdot]), \qquad \eta_j[t, t] = 0 \\
+    \eta_j[t, k] &= \mu[t,k] + m_{\mathrm{market}(j)}[t,k] + \tau_{\mathrm{team}(j)}[t,k]
+                   + \sigma_a z_j[t,k] \qquad (k \ne t) \\
+    \mu &\sim N(\mu_0, s_0^2), \quad m \sim N(0, \sigma_m^2), \quad \tau \sim N(0, \sigma_t^2),
+    \quad z \sim N(0, 1), \quad \sigma_\cdot \sim \mathrm{HalfNormal}(s_\sigma) \\
+    z_i &\sim \mathrm{Cat}(\rho), \quad \rho \sim \mathrm{Dirichlet}(1), \qquad
+    y_{ij} \sim \mathrm{Cat}(\pi_j[z_i, \cdot])
+
+The correct answer's logit is pinned to 0, so :math:`\eta` are error log-odds; the prior mean
+:math:`\mu_0 = -2` favours better-than-chance annotators, which keeps the posterior out of
+label-switched modes. Market and team offsets are centred, annotator offsets non-centred (with
+many judgments per team the fully non-centred form diverges; with few per annotator the centred
+one does). A level with a single group (one market, one team per market) is dropped.
+
+The true class is marginalised: the log-likelihood is
+:math:`\sum_i \log\sum_t \rho_t \exp(\sum_{j} \log\pi_j[t, y_{ij}])`, the inner sums computed
+for all judgments at once as a segment sum over items (no discrete variable is sampled). Gold
+items only keep their gold class. Item posteriors are averaged over posterior draws
+(Rao-Blackwellised): :math:`P(z_i = t \mid y) \approx \frac1S \sum_s P(z_i = t \mid y, \theta_s)`.
+
+Inference
+---------
+``inference="nuts"``
+    PyMC 6 model sampled with nutpie (Numba) when installed, else PyMC's NUTS. Diagnostics
+    (divergences after tuning, r-hat, bulk ESS) are stored in ``diagnostics_`` and warned on.
+    Numba's compile cache goes to ``$NUMBA_CACHE_DIR`` if set, else
+    ``~/.cache/insights/numba`` (set before Numba is first imported).
+``inference="em"``
+    EM whose M-step fits the same hierarchical model to the expected confusion counts
+    :math:`C_j[t, k] = \sum_i P(z_i = t) N_{ijk}` (annotator x true x given, independent of the
+    number of items). The M-step is a Laplace / empirical-Bayes step: the multinomial
+    log-likelihood of every annotator's rows is expanded to second order at the current
+    log-odds, which makes the whole tree (population -> market -> team -> annotator) Gaussian;
+    exact Gaussian belief propagation on the tree (``_tree.gaussian_tree``) gives the joint
+    Newton step for all offsets *and* their posterior covariances; the variance components
+    are then updated by EM under that Gaussian posterior,
+    :math:`\sigma_L^2 = (\sum E[(x_c - x_{p(c)})^2] + 2b)/(n + 2a + 2)` (a weak
+    inverse-gamma(1, 0.05) prior). Because the expectation includes the posterior variance,
+    the annotator variance neither collapses to 0 (full pooling) nor runs off to no pooling as
+    joint MAP over offsets and variances does. Item probabilities are averaged over draws from
+    the Gaussian approximation (ancestral sampling on the tree) and class priors from
+    :math:`\mathrm{Dirichlet}(1 + \sum_i P(z_i))`. Not ADVI and not plain MAP.
+
+References
+----------
+S. Paun, B. Carpenter, J. Chamberlain, D. Hovy, U. Kruschwitz, M. Poesio. Comparing Bayesian
+Models of Annotation. TACL 6:571-585, 2018.
+A. P. Dawid and A. M. Skene. Applied Statistics 28(1):20-28, 1979.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from insights.confidence._tree import (
+    Hierarchy,
+    build_hierarchy,
+    gaussian_tree,
+    log_confusion,
+    off_diagonal,
+    sample_tree,
+    second_moment,
+)
+from insights.data import Dataset, Encoded, as_encoded
+from insights.reliability._base import (
+    Aggregator,
+    clamp_gold,
+    expected_counts,
+    log_likelihood_matrix,
+    log_normalize,
+    soft_majority,
+)
+
+__all__ = ["HierarchicalDawidSkene", "DiagnosticsWarning", "numba_cache_dir"]
+
+#: inverse-gamma(a, b) prior on every variance component in the EM mode (weak; keeps a level
+#: with two groups off exactly 0).
+_IG_A, _IG_B = 1.0, 0.05
+
+
+class DiagnosticsWarning(UserWarning):
+    """NUTS diagnostics failed a threshold (divergences, r-hat >= 1.01, bulk ESS < 400)."""
+
+
+def numba_cache_dir() -> Path:
+    """Numba's on-disk compile cache: ``$NUMBA_CACHE_DIR``, else ``~/.cache/insights/numba``.
+
+    Set in the environment before Numba is first imported, so that nutpie's compiled model
+    is reused across report runs and CI (keep that directory in the CI cache).
+    """
+    path = os.environ.get("NUMBA_CACHE_DIR")
+    if not path:
+        base = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
+        path = str(Path(base) / "insights" / "numba")
+        os.environ["NUMBA_CACHE_DIR"] = path
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return Path(path)
+
+
+def _annotator_table(labels) -> pd.DataFrame | None:
+    if isinstance(labels, Dataset):
+        return labels.annotator_table()
+    if isinstance(labels, pd.DataFrame) and {"team", "market"} & set(labels.columns):
+        cols = [c for c in ("team", "market") if c in labels.columns]
+        return (labels.groupby("annotator_id")[cols]
+                .agg(lambda s: s.mode().iat[0] if len(s.mode()) else None))
+    return None
+
+
+class HierarchicalDawidSkene(Aggregator):
+    """Dawid-Skene with annotator confusions pooled within team and market.
+
+    See the module docstring for the model and the two inference modes.
+
+    Parameters
+    ----------
+    inference : {"em", "nuts"}, default "em"
+        ``"em"``: Laplace/empirical-Bayes EM (seconds at 1e6 judgments). ``"nuts"``: full
+        posterior with PyMC + nutpie.
+    draws, tune, chains, cores : int
+        NUTS settings (per chain). Default 1000 / 1000 / 2 / 2.
+    target_accept : float, default 0.9
+    n_posterior_draws : int, default 200
+        Posterior draws (thinned evenly; EM: drawn from the Gaussian approximation) over which
+        item posteriors and all intervals are computed.
+    credible_level : float, default 0.9
+        Central credible intervals; ``confidence_["lower"]`` is their lower end.
+    prior_mean, prior_sd : float, default -2.0, 1.5
+        Normal prior on the population error log-odds (-2: an error has about a tenth of the
+        correct answer's probability).
+    sigma_scale : float, default 1.0
+        HalfNormal scale of the variance components (NUTS).
+    max_iter : int, default 300
+    tol : float, default 1e-7
+        EM stops when the log-likelihood changes by less than ``tol`` per judgment.
+    random_seed : int, default 0
+    progressbar : bool, default False
+
+    Attributes
+    ----------
+    probas_ : DataFrame
+        item_id x class posterior (gold items clamped to their gold class).
+    labels_ : Series
+        item_id -> most probable class.
+    confidence_ : DataFrame
+        item_id -> ``label``, ``confidence`` (posterior probability of the chosen class),
+        ``lower`` (lower end of its credible interval over draws), ``gold``.
+    gold_probas_ : DataFrame
+        For gold items: the posterior from the judgments alone (not clamped), for calibration.
+    annotator_accuracy_, team_accuracy_, market_accuracy_ : DataFrame
+        ``accuracy`` (posterior mean), ``lower``, ``upper``, ``n_judgments`` (+ ``team``,
+        ``market``, ``n_annotators``). Accuracy is :math:`\\sum_t \\rho_t \\pi[t,t]`; a team's
+        (market's) is the judgment-weighted mean over its annotators (the accuracy of the
+        labels it delivered), ``typical`` is that of a new annotator of the group (offset 0).
+        Team/market frames are empty when the level is absent.
+    confusions_, confusions_lower_, confusions_upper_ : ndarray (J, K, K)
+        Annotator confusion matrices (mean, interval).
+    variance_components_ : DataFrame
+        Level -> ``sigma`` (posterior mean; EM: estimate), ``lower``, ``upper``.
+    priors_ : Series
+        Class prior (posterior mean).
+    diagnostics_ : DataFrame
+        NUTS: per variable ``r_hat`` (max), ``ess_bulk`` (min); EM: empty.
+    n_divergences_ : int
+    sampling_time_ : float
+        Seconds in the sampler / EM loop.
+    n_iter_, converged_ : EM iterations and convergence (NUTS: None).
+    hierarchy_ : Hierarchy
+
+    Examples
+    --------
+    >>> from insights.confidence import HierarchicalDawidSkene, simulate_operation
+    >>> op = simulate_operation(n_items=300, n_annotators=30, seed=1)
+    >>> model = HierarchicalDawidSkene().fit(op.labels, gold=op.gold, annotators=op.annotators)
+    >>> float(model.confidence_["confidence"].min()) > 0.3
+    True
+    """
+
+    def __init__(self, inference: str = "em", draws: int = 1000, tune: int = 1000,
+                 chains: int = 2, cores: int = 2, target_accept: float = 0.9,
+                 n_posterior_draws: int = 200, credible_level: float = 0.9,
+                 prior_mean: float = -2.0, prior_sd: float = 1.5, sigma_scale: float = 1.0,
+                 max_iter: int = 300, tol: float = 1e-7, random_seed: int = 0,
+                 progressbar: bool = False):
+        self.inference = inference
+        self.draws = draws
+        self.tune = tune
+        self.chains = chains
+        self.cores = cores
+        self.target_accept = target_accept
+        self.n_posterior_draws = n_posterior_draws
+        self.credible_level = credible_level
+        self.prior_mean = prior_mean
+        self.prior_sd = prior_sd
+        self.sigma_scale = sigma_scale
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_seed = random_seed
+        self.progressbar = progressbar
+
+    # ------------------------------------------------------------------------------------
+    def fit(self, labels, gold: pd.DataFrame | None = None,
+            annotators: pd.DataFrame | None = None, classes=None):
+        """Fit on a labels table.
+
+        Parameters
+        ----------
+        labels : DataFrame, Dataset or Encoded
+        gold : DataFrame, optional
+            ``item_id``, ``label``; gold items are clamped to their gold class.
+        annotators : DataFrame, optional
+            Index ``annotator_id`` (or a column of that name) with ``team`` and ``market``,
+            as :meth:`insights.data.Dataset.annotator_table` returns. Default: a Dataset's
+            annotator table, or the labels' own ``team``/``market`` columns, else one group.
+        classes : sequence of str, optional
+
+        Returns
+        -------
+        self
+        """
+        if self.inference not in ("em", "nuts"):
+            raise ValueError(f"inference must be 'em' or 'nuts', got {self.inference!r}")
+        table = annotators if annotators is not None else _annotator_table(labels)
+        if table is not None and "annotator_id" in getattr(table, "columns", ()):
+            table = table.set_index("annotator_id")
+        enc = as_encoded(labels, gold=gold, classes=classes)
+        if enc.n_judgments == 0:
+            raise ValueError("no judgments to aggregate")
+        self.classes_ = np.asarray(enc.classes, dtype=object)
+        self.item_ids_ = np.asarray(enc.item_ids, dtype=object)
+        self.annotator_ids_ = np.asarray(enc.annotator_ids, dtype=object)
+        self.hierarchy_ = build_hierarchy(self.annotator_ids_, table)
+        t0 = time.perf_counter()
+        if self.inference == "em":
+            level_draws, rho_draws = self._fit_em(enc)
+        else:
+            level_draws, rho_draws = self._fit_nuts(enc)
+        self.sampling_time_ = time.perf_counter() - t0
+        self._summarise(enc, level_draws, rho_draws)
+        return self
+
+    # ------------------------------------------------------------------------------------
+    def _fit_em(self, enc: Encoded):
+        tree = self.hierarchy_
+        K = enc.n_classes
+        J = enc.n_annotators
+        nL = len(tree.names)
+        dk = K - 1
+        d = K * dk
+        off = np.broadcast_to(off_diagonal(K), (J, K, dk))
+        eye_k = np.eye(dk)
+
+        def leaf_evidence(C, eta):
+            n = C.sum(axis=2)
+            c_off = np.take_along_axis(C, off, axis=2)
+            p_off = np.take_along_axis(np.exp(log_confusion(eta)), off, axis=2)
+            g = c_off - n[..., None] * p_off
+            blk = n[..., None, None] * (p_off[..., :, None] * eye_k
+                                        - p_off[..., :, None] * p_off[..., None, :])
+            D = np.zeros((J, d, d))
+            for t in range(K):
+                D[:, t * dk:(t + 1) * dk, t * dk:(t + 1) * dk] = blk[:, t]
+            h = g.reshape(J, d) + (D @ eta.reshape(J, d, 1))[..., 0]
+            return h, D
+
+        sig = np.ones(nL)  # market / team sds (index = level)
+        sig_a, sig_s = 1.0, 0.3  # annotator: cell-specific sd and overall-skill sd
+
+        def covs():
+            out = [None] + [sig[L] ** 2 * np.eye(d) for L in range(1, nL - 1)]
+            return out + [sig_a**2 * np.eye(d) + sig_s**2 * np.ones((d, d))]
+
+        eta = np.full((J, K, dk), float(self.prior_mean))
+        gold = enc.gold
+        gold_rows = np.flatnonzero(gold >= 0)
+        post = clamp_gold(soft_majority(enc), gold)
+        history: list[float] = []
+        converged = False
+        tp = None
+        it = 0
+        for it in range(1, self.max_iter + 1):
+            C = expected_counts(enc, post).transpose(0, 2, 1)  # (J, true, given)
+            for _ in range(2):  # Newton passes on the whole tree (warm-started each EM step)
+                h, D = leaf_evidence(C, eta)
+                tp = gaussian_tree(h, D, tree, covs(), self.prior_mean, self.prior_sd)
+                step = np.clip(tp.mean[-1].reshape(J, K, dk) - eta, -2.0, 2.0)
+                eta = eta + step
+            for L in range(1, nL - 1):
+                E = second_moment(tp, tree, L)
+                sig[L] = np.sqrt((np.trace(E) + 2 * _IG_B)
+                                 / (tree.sizes[L] * d + 2 * _IG_A + 2))
+            E = second_moment(tp, tree, nL - 1)
+            offd = (E.sum() - np.trace(E)) / (J * d * (d - 1))
+            sig_s = np.sqrt(max(offd, 1e-4))
+            sig_a = np.sqrt(max((np.trace(E) - J * d * sig_s**2 + 2 * _IG_B)
+                                / (J * d + 2 * _IG_A + 2), 1e-4))
+            prior = (post.sum(axis=0) + 1.0) / (post.shape[0] + K)
+            Lmat = log_likelihood_matrix(enc, log_confusion(eta), np.log(prior))
+            post, log_z = log_normalize(Lmat)
+            if gold_rows.size:
+                log_z[gold_rows] = Lmat[gold_rows, gold[gold_rows]]
+                clamp_gold(post, gold)
+            history.append(float(log_z.sum()))
+            if it > 5 and abs(history[-1] - history[-2]) < self.tol * enc.n_judgments:
+                converged = True
+                break
+        self.n_iter_ = it
+        self.converged_ = converged
+        self.log_likelihood_ = history
+        if not converged:
+            self._warn_not_converged(it)
+        # the Gaussian approximation at the converged point, then draws from it
+        C = expected_counts(enc, post).transpose(0, 2, 1)
+        h, D = leaf_evidence(C, eta)
+        cv = covs()
+        tp = gaussian_tree(h, D, tree, cv, self.prior_mean, self.prior_sd)
+        rng = np.random.default_rng(self.random_seed)
+        S = self.n_posterior_draws
+        level_draws = [x.reshape(x.shape[:2] + (K, dk))
+                       for x in sample_tree(tp, tree, cv, S, rng)]
+        rho_draws = rng.dirichlet(1.0 + post.sum(axis=0), size=S)
+        self.n_divergences_ = 0
+        self.diagnostics_ = pd.DataFrame(columns=["r_hat", "ess_bulk"])
+        names = [*tree.names[1:-1], "annotator", "annotator_skill"]
+        vals = [*sig[1:-1], sig_a, sig_s]
+        self.variance_components_ = pd.DataFrame(
+            {"sigma": vals, "lower": np.nan, "upper": np.nan},
+            index=pd.Index(names, name="level"))
+        return level_draws, rho_draws
+
+    # ------------------------------------------------------------------------------------
+    def _build_pymc(self, enc: Encoded):
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        tree = self.hierarchy_
+        K = enc.n_classes
+        J, I = enc.n_annotators, enc.n_items
+        rows = np.repeat(np.arange(K), K - 1)
+        cols = off_diagonal(K).ravel()
+        col = enc.annotator.astype(np.int64) * K + enc.label
+        gold_mask = np.zeros((I, K))
+        g = enc.gold >= 0
+        gold_mask[g] = -1e6
+        gold_mask[np.flatnonzero(g), enc.gold[g]] = 0.0
+        with pm.Model() as model:
+            node = pm.Normal("mu", self.prior_mean, self.prior_sd, shape=(1, K, K - 1))
+            for L in range(1, len(tree.names) - 1):
+                name = tree.names[L]
+                s = pm.HalfNormal(f"sigma_{name}", self.sigma_scale)
+                offset = pm.Normal(f"{name}_offset", 0.0, s, shape=(tree.sizes[L], K, K - 1))
+                node = node[tree.parents[L]] + offset
+            s_a = pm.HalfNormal("sigma_annotator", self.sigma_scale)
+            s_s = pm.HalfNormal("sigma_annotator_skill", self.sigma_scale)
+            z = pm.Normal("annotator_z", 0.0, 1.0, shape=(J, K, K - 1))
+            zs = pm.Normal("annotator_skill_z", 0.0, 1.0, shape=(J, 1, 1))
+            eta = node[tree.parents[-1]] + s_a * z + s_s * zs
+            full = pt.zeros((J, K, K))
+            full = pt.set_subtensor(full[:, rows, cols], eta.reshape((J, K * (K - 1))))
+            logc = full - pt.logsumexp(full, axis=2, keepdims=True)
+            rho = pm.Dirichlet("rho", np.ones(K))
+            W = logc.transpose(0, 2, 1).reshape((J * K, K))  # row: annotator*K + given
+            item_ll = pt.inc_subtensor(pt.zeros((I, K))[enc.item], W[col])
+            total = item_ll + pt.log(rho)[None, :] + gold_mask
+            pm.Potential("marginal_likelihood", pt.logsumexp(total, axis=1).sum())
+        return model
+
+    def _fit_nuts(self, enc: Encoded):
+        numba_cache_dir()
+        model = self._build_pymc(enc)
+        tree = self.hierarchy_
+        try:
+            import nutpie
+        except ImportError:  # pragma: no cover - nutpie is the normal path
+            nutpie = None
+        if nutpie is not None:
+            compiled = nutpie.compile_pymc_model(model)
+            trace = nutpie.sample(compiled, draws=self.draws, tune=self.tune,
+                                  chains=self.chains, cores=self.cores,
+                                  seed=self.random_seed, target_accept=self.target_accept,
+                                  progress_bar=self.progressbar)
+        else:  # pragma: no cover
+            import pymc as pm
+            with model:
+                trace = pm.sample(draws=self.draws, tune=self.tune, chains=self.chains,
+                                  cores=self.cores, random_seed=self.random_seed,
+                                  target_accept=self.target_accept,
+                                  progressbar=self.progressbar)
+        self.trace_ = trace
+        self.n_iter_ = None
+        self.converged_ = None
+        self._diagnose(trace)
+        post = trace.posterior
+        n_total = post.sizes["chain"] * post.sizes["draw"]
+        S = min(self.n_posterior_draws, n_total)
+        idx = np.linspace(0, n_total - 1, S).round().astype(int)
+
+        def flat(name):
+            v = post[name].values
+            return v.reshape((n_total,) + v.shape[2:])[idx]
+
+        levels = [flat("mu")]
+        for L in range(1, len(tree.names) - 1):
+            levels.append(levels[-1][:, tree.parents[L]] + flat(f"{tree.names[L]}_offset"))
+        s_a = flat("sigma_annotator")
+        s_s = flat("sigma_annotator_skill")
+        levels.append(levels[-1][:, tree.parents[-1]] + s_a[:, None, None, None]
+                      * flat("annotator_z") + s_s[:, None, None, None]
+                      * flat("annotator_skill_z"))
+        vnames = [*tree.names[1:], "annotator_skill"]
+        names = [f"sigma_{n}" for n in vnames]
+        q = (1 - self.credible_level) / 2
+        rows = []
+        for nm in names:
+            v = post[nm].values.ravel()
+            rows.append((v.mean(), np.quantile(v, q), np.quantile(v, 1 - q)))
+        self.variance_components_ = pd.DataFrame(
+            rows, columns=["sigma", "lower", "upper"],
+            index=pd.Index(vnames, name="level"))
+        return levels, flat("rho")
+
+    def _diagnose(self, trace) -> None:
+        import arviz_stats as azs
+
+        post = trace.posterior
+        names = list(post.data_vars)
+        rhat = azs.rhat(trace, var_names=names)
+        ess = azs.ess(trace, var_names=names, method="bulk")
+        rows = {}
+        for nm in names:
+            rows[nm] = (float(np.nanmax(rhat[nm].values)), float(np.nanmin(ess[nm].values)))
+        self.diagnostics_ = pd.DataFrame.from_dict(rows, orient="index",
+                                                   columns=["r_hat", "ess_bulk"])
+        self.diagnostics_.index.name = "variable"
+        self.n_divergences_ = int(trace.sample_stats["diverging"].values.sum())
+        problems = []
+        if self.n_divergences_:
+            problems.append(f"{self.n_divergences_} divergent transitions after tuning")
+        bad_r = self.diagnostics_.index[self.diagnostics_["r_hat"] >= 1.01].tolist()
+        if bad_r:
+            problems.append(f"r-hat >= 1.01 for {bad_r}")
+        sig = [n for n in names if n.startswith("sigma_")]
+        bad_e = [n for n in sig if self.diagnostics_.loc[n, "ess_bulk"] < 400]
+        if bad_e:
+            problems.append(f"bulk ESS < 400 for {bad_e}")
+        if problems:
+            warnings.warn("HierarchicalDawidSkene NUTS: " + "; ".join(problems)
+                          + " (increase tune/draws or target_accept)", DiagnosticsWarning,
+                          stacklevel=4)
+
+    # ------------------------------------------------------------------------------------
+    def _summarise(self, enc: Encoded, levels: list, rho: np.ndarray) -> None:
+        tree = self.hierarchy_
+        K = enc.n_classes
+        S = rho.shape[0]
+        q = (1 - self.credible_level) / 2
+        gold = enc.gold
+        has_gold = gold >= 0
+        logc = log_confusion(levels[-1])  # (S, J, K, K)
+        log_rho = np.log(rho)
+        mean = np.zeros((enc.n_items, K))
+        for s in range(S):
+            p, _ = log_normalize(log_likelihood_matrix(enc, logc[s], log_rho[s]))
+            mean += p
+        mean /= S
+        gold_probas = mean[has_gold].copy()
+        post = clamp_gold(mean.copy(), gold)
+        self._set_outputs(post)
+        chosen = np.argmax(post, axis=1)
+        pick = np.empty((S, enc.n_items), dtype=np.float32)
+        rows = np.arange(enc.n_items)
+        for s in range(S):
+            p, _ = log_normalize(log_likelihood_matrix(enc, logc[s], log_rho[s]))
+            pick[s] = p[rows, chosen]
+        lower = np.quantile(pick, q, axis=0)
+        lower[has_gold] = 1.0
+        idx = pd.Index(self.item_ids_, name="item_id")
+        gold_lab = np.where(has_gold, self.classes_[np.maximum(gold, 0)], None)
+        self.confidence_ = pd.DataFrame({
+            "label": self.classes_[chosen], "confidence": post[rows, chosen],
+            "lower": lower, "gold": gold_lab}, index=idx)
+        self.gold_probas_ = pd.DataFrame(gold_probas, index=idx[has_gold],
+                                         columns=pd.Index(self.classes_, name="class"))
+        self.priors_ = pd.Series(rho.mean(axis=0), index=pd.Index(self.classes_, name="class"),
+                                 name="prior")
+        conf = np.exp(logc)
+        self.confusions_ = conf.mean(axis=0)
+        self.confusions_lower_ = np.quantile(conf, q, axis=0)
+        self.confusions_upper_ = np.quantile(conf, 1 - q, axis=0)
+        diag = np.einsum("sjtt->sjt", conf)
+        acc = np.einsum("st,sjt->sj", rho, diag)  # (S, J)
+        n_j = np.bincount(enc.annotator, minlength=enc.n_annotators).astype(float)
+        self._acc_draws = acc
+        self._conf_draws = conf
+        self._rho_draws = rho
+        self._level_draws = levels
+        self._n_j = n_j
+        self.annotator_accuracy_ = pd.DataFrame({
+            "accuracy": acc.mean(axis=0), "lower": np.quantile(acc, q, axis=0),
+            "upper": np.quantile(acc, 1 - q, axis=0), "n_judgments": n_j.astype(int),
+            "team": tree.annotator_team, "market": tree.annotator_market,
+        }, index=pd.Index(self.annotator_ids_, name="annotator_id"))
+        self.team_accuracy_ = self._group_accuracy("team")
+        self.market_accuracy_ = self._group_accuracy("market")
+        self.accuracies_ = self.annotator_accuracy_["accuracy"].rename("accuracy")
+
+    def _group_draws(self, level: str):
+        """(S, G) judgment-weighted accuracy draws and group names for a level."""
+        tree = self.hierarchy_
+        L = tree.level(level)
+        grp = tree.ancestor(len(tree.names) - 1, L)
+        G = tree.sizes[L]
+        w = np.zeros((len(self._n_j), G))
+        w[np.arange(len(grp)), grp] = self._n_j
+        tot = w.sum(axis=0)
+        draws = (self._acc_draws @ w) / np.where(tot > 0, tot, 1.0)
+        return draws, tree.labels[L], w
+
+    def _group_accuracy(self, level: str) -> pd.DataFrame:
+        cols = ["accuracy", "lower", "upper", "typical", "n_annotators", "n_judgments"]
+        if level not in self.hierarchy_.names:
+            return pd.DataFrame(columns=cols)
+        q = (1 - self.credible_level) / 2
+        draws, names, w = self._group_draws(level)
+        L = self.hierarchy_.level(level)
+        typ_conf = np.exp(log_confusion(self._level_draws[L]))  # (S, G, K, K)
+        typical = np.einsum("st,sgtt->sg", self._rho_draws, typ_conf).mean(axis=0)
+        return pd.DataFrame({
+            "accuracy": draws.mean(axis=0), "lower": np.quantile(draws, q, axis=0),
+            "upper": np.quantile(draws, 1 - q, axis=0), "typical": typical,
+            "n_annotators": (w > 0).sum(axis=0), "n_judgments": w.sum(axis=0).astype(int),
+        }, index=pd.Index(names, name=level))
+
+    # ------------------------------------------------------------------------------------
+    def prob_more_accurate(self, a: str, b: str, level: str = "team") -> float:
+        """Posterior probability that group ``a`` delivered more accurate labels than ``b``.
+
+        ``level`` is ``"team"``, ``"market"`` or ``"annotator"``.
+        """
+        if level == "annotator":
+            idx = pd.Index(self.annotator_ids_)
+            d = self._acc_draws
+        else:
+            if level not in self.hierarchy_.names:
+                raise ValueError(f"no {level!r} level in this model (levels: "
+                                 f"{self.hierarchy_.names[1:]})")
+            d, idx, _ = self._group_draws(level)
+        ia, ib = idx.get_indexer([a, b])
+        if ia < 0 or ib < 0:
+            raise KeyError(f"unknown {level} {a if ia < 0 else b!r}; known: {list(idx)[:10]}")
+        return float(np.mean(d[:, ia] > d[:, ib]))
+
+    def comparison_matrix(self, level: str = "team") -> pd.DataFrame:
+        """P(row group more accurate than column group) for every pair of a level."""
+        d, idx, _ = self._group_draws(level)
+        p = (d[:, :, None] > d[:, None, :]).mean(axis=0)
+        return pd.DataFrame(p, index=idx, columns=idx)
+
+    def confusion_table(self, level: str = "annotator", name: str | None = None
+                        ) -> pd.DataFrame:
+        """Long table ``true``, ``given``, ``mean``, ``lower``, ``upper`` of one confusion matrix.
+
+        ``level="annotator"`` with an annotator id, or ``"team"``/``"market"`` with a group
+        name (the judgment-weighted confusion of its annotators).
+        """
+        q = (1 - self.credible_level) / 2
+        if level == "annotator":
+            j = pd.Index(self.annotator_ids_).get_indexer([name])[0]
+            if j < 0:
+                raise KeyError(f"unknown annotator {name!r}")
+            c = self._conf_draws[:, j]
+        else:
+            _, idx, w = self._group_draws(level)
+            g = idx.get_indexer([name])[0]
+            if g < 0:
+                raise KeyError(f"unknown {level} {name!r}; known: {list(idx)}")
+            ww = w[:, g] / max(w[:, g].sum(), 1e-300)
+            c = np.einsum("sjtk,j->stk", self._conf_draws, ww)
+        K = c.shape[-1]
+        t, k = np.meshgrid(np.arange(K), np.arange(K), indexing="ij")
+        return pd.DataFrame({
+            "true": self.classes_[t.ravel()], "given": self.classes_[k.ravel()],
+            "mean": c.mean(axis=0).ravel(), "lower": np.quantile(c, q, axis=0).ravel(),
+            "upper": np.quantile(c, 1 - q, axis=0).ravel()})
+
+    def review_list(self, cost: pd.Series | None = None, reviewer_accuracy: float = 1.0,
+                    budget: int | None = None) -> pd.DataFrame:
+        """Items to re-review, best first; see :func:`insights.confidence.review_list`."""
+        from insights.confidence.calibration import review_list
+
+        return review_list(self.probas_, cost=cost, reviewer_accuracy=reviewer_accuracy,
+                           budget=budget, exclude=self.confidence_.index[
+                               self.confidence_["gold"].notna()],
+                           lower=self.confidence_["lower"])
+
+    def _tree(self) -> Hierarchy:  # pragma: no cover - convenience
+        return self.hierarchy_
