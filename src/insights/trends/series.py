@@ -58,7 +58,7 @@ def _week_start(ts: pd.Series) -> pd.Series:
     t = ts.dt.tz_convert("UTC") if getattr(ts.dt, "tz", None) is not None else \
         ts.dt.tz_localize("UTC")
     day = t.dt.floor("D")
-    return day - pd.to_timedelta(day.dt.dayofweek, unit="D")
+    return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
 
 
 def prepare_judgments(dataset, posteriors: pd.DataFrame | None = None,
@@ -153,7 +153,8 @@ def _aggregate(df: pd.DataFrame, keys: list[str], classes: list[str]) -> pd.Data
 
 
 def weekly_series(dataset, posteriors: pd.DataFrame | None = None, *,
-                  levels=LEVELS, confidence: float = 0.95) -> pd.DataFrame:
+                  levels=LEVELS, confidence: float = 0.95,
+                  drop_partial: bool = True) -> pd.DataFrame:
     """The weekly table described in the module docstring, with Wilson intervals
     (:func:`insights.stats.wilson_interval`) on ``gold_accuracy`` and ``agreement``.
 
@@ -165,8 +166,13 @@ def weekly_series(dataset, posteriors: pd.DataFrame | None = None, *,
         model-estimated accuracy and final labels are ``nan``.
     levels : sequence of tuples of {"market", "queue", "team"}
     confidence : float, default 0.95
+    drop_partial : bool, default True
+        Drop a partial first/last week (see the module docstring).
     """
-    df = prepare_judgments(dataset, posteriors)
+    df = prepare_judgments(dataset, posteriors, drop_partial=drop_partial)
+    if len(df) == 0:
+        raise ValueError("no complete week of judgments: the data cover less than 6 days "
+                         "(pass drop_partial=False to keep partial weeks)")
     classes = [str(c) for c in (dataset.label_set or sorted(pd.unique(df["label"])))]
     # an item's week and final label, for final-label counts
     first = df.sort_values("labeled_at").drop_duplicates("item_id")
