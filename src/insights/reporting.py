@@ -29,8 +29,10 @@ import json
 import multiprocessing
 import os
 import sys
+import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -74,6 +76,11 @@ class IPCKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("transport", "ipc")
+        # jupyter_client's default IPC socket name ("kernel-ipc") is relative, resolved against
+        # the kernel's cwd by the kernel and against ours by the client: use a unique absolute
+        # prefix (short, Unix socket paths are limited to ~100 bytes)
+        kwargs.setdefault("ip", os.path.join(tempfile.gettempdir(),
+                                             f"insights-ipc-{uuid.uuid4().hex[:16]}"))
         super().__init__(**kwargs)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
@@ -252,6 +259,8 @@ def export_html(nb, *, title: str, provenance: Mapping[str, Any],
 
     nb = nb.copy() if hasattr(nb, "copy") else nb
     nb.metadata["title"] = title
+    for i, cell in enumerate(nb.cells):  # papermill's injected cell gets a random id
+        cell["id"] = f"cell-{i}"
     exporter = HTMLExporter(
         template_name="lab",
         extra_loaders=[DictLoader({"insights_report.html.j2": _TEMPLATE})],
