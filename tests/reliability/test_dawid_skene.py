@@ -106,7 +106,7 @@ def test_one_em_step_by_hand(toy):
     with pytest.warns(ConvergenceWarning):
         m = DawidSkene(alpha=0.0, shrinkage=0.0, max_iter=1).fit(toy)
     np.testing.assert_allclose(m.priors_.to_numpy(), [5 / 9, 4 / 9])
-    conf = dict(zip(m.annotator_ids_, m.confusions_))
+    conf = dict(zip(m.annotator_ids_, m.confusions_, strict=True))
     np.testing.assert_allclose(conf["u1"], [[1, 0], [1 / 4, 3 / 4]])
     np.testing.assert_allclose(conf["u2"], [[3 / 5, 2 / 5], [0, 1]])
     np.testing.assert_allclose(conf["u3"], [[1, 0], [1, 0]])

@@ -46,11 +46,20 @@ def log_normalize(log_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     log_z : ndarray of shape (n,)
         The row log normalisers (each item's marginal log-likelihood).
     """
-    m = log_p.max(axis=1, keepdims=True)
-    e = np.exp(log_p - m)
-    s = e.sum(axis=1, keepdims=True)
-    post = e / s
-    return post, (np.log(s) + m)[:, 0]
+    # column-wise passes over a Fortran-ordered copy: with K ~ 2-10 classes a row-wise
+    # reduction over the short last axis is several times slower
+    post = np.array(log_p, dtype=np.float64, order="F")
+    K = post.shape[1]
+    m = post[:, 0].copy()
+    for k in range(1, K):
+        np.maximum(m, post[:, k], out=m)
+    post -= m[:, None]
+    np.exp(post, out=post)
+    s = post[:, 0].copy()
+    for k in range(1, K):
+        s += post[:, k]
+    post /= s[:, None]
+    return post, np.log(s) + m
 
 
 def soft_majority(enc: Encoded) -> np.ndarray:
@@ -155,10 +164,13 @@ class Aggregator(BaseEstimator):
 def expected_counts(enc: Encoded, post: np.ndarray) -> np.ndarray:
     """M-step statistics: ``C[j, given, true] = sum_i N_{i,j,given} * post[i, true]``.
 
-    One sparse product ``incidence_t @ post`` reshaped to (J, K, K).
+    One sparse product ``incidence.T @ post`` reshaped to (J, K, K). The transposed view
+    (CSC) walks the items in order and scatters into the small (J*K, K) result, which is
+    about ten times faster at 1e7 judgments than ``incidence_t @ post`` (CSR rows of
+    annotator-labels gathering from random items).
     """
     K = enc.n_classes
-    c = enc.incidence_t @ post
+    c = enc.incidence.T @ post
     return np.asarray(c).reshape(enc.n_annotators, K, K)
 
 
