@@ -88,6 +88,17 @@ def test_inputs_dataframe_encoded_and_gold_give_same_result(tie_labels):
     assert a.predict_proba(tie_labels).equals(a.probas_)
 
 
+def test_dataset_input_brings_its_gold_and_label_set(tmp_path, tie_labels):
+    from insights import data
+
+    tie_labels.to_csv(tmp_path / "labels.csv", index=False)
+    pd.DataFrame({"item_id": ["i2"], "label": ["b"]}).to_csv(tmp_path / "gold.csv", index=False)
+    ds = data.load(tmp_path, label_set=["c", "b", "a"])
+    mv = MajorityVote().fit(ds)
+    assert list(mv.classes_) == ["c", "b", "a"]
+    assert mv.labels_["i2"] == "b" and mv.probas_.loc["i2", "b"] == 1.0  # gold clamped
+
+
 def test_registry_and_factory():
     assert set(METHODS) == {"majority", "wawa", "dawid-skene", "one-coin", "glad", "mace"}
     assert METHODS["dawid-skene"] is DawidSkene and METHODS["one-coin"] is OneCoinDawidSkene
