@@ -147,6 +147,13 @@ class HierarchicalDawidSkene(Aggregator):
         EM stops when the log-likelihood changes by less than ``tol`` per judgment.
     random_seed : int, default 0
     progressbar : bool, default False
+    parametrization : {"auto", "centered", "noncentered"}, default "auto"
+        NUTS parametrisation of the market and team offsets (annotators are always
+        non-centred). ``"auto"`` centres a level when its groups are well informed by data
+        -- the EM fit's median data precision per offset times the level's variance exceeds
+        1, the usual situation with many judgments per team -- and otherwise uses the
+        non-centred form, which samples better when groups have little data (small tests).
+        The levels centred are listed in ``centered_levels_``.
 
     Attributes
     ----------
@@ -193,7 +200,7 @@ class HierarchicalDawidSkene(Aggregator):
                  n_posterior_draws: int = 200, credible_level: float = 0.9,
                  prior_mean: float = -2.0, prior_sd: float = 1.5, sigma_scale: float = 1.0,
                  max_iter: int = 300, tol: float = 1e-7, random_seed: int = 0,
-                 progressbar: bool = False):
+                 progressbar: bool = False, parametrization: str = "auto"):
         self.inference = inference
         self.draws = draws
         self.tune = tune
@@ -209,6 +216,7 @@ class HierarchicalDawidSkene(Aggregator):
         self.tol = tol
         self.random_seed = random_seed
         self.progressbar = progressbar
+        self.parametrization = parametrization
 
     # ------------------------------------------------------------------------------------
     def fit(self, labels, gold: pd.DataFrame | None = None,
@@ -326,6 +334,11 @@ class HierarchicalDawidSkene(Aggregator):
         h, D = leaf_evidence(C, eta)
         cv = covs()
         tp = gaussian_tree(h, D, tree, cv, self.prior_mean, self.prior_sd)
+        self._em_means = [m.reshape((m.shape[0], K, dk)) for m in tp.mean]
+        # how strongly each level's groups are informed by data relative to their prior sd:
+        # median over groups of mean(diag(data precision)) * sigma^2 (> 1: centred is better)
+        self._em_informed = [float(np.median(np.diagonal(tp.D[L], axis1=1, axis2=2).mean(axis=1)))
+                             * (sig[L] ** 2 if 0 < L < nL - 1 else 1.0) for L in range(nL)]
         rng = np.random.default_rng(self.random_seed)
         S = self.n_posterior_draws
         level_draws = [x.reshape(x.shape[:2] + (K, dk))
@@ -347,11 +360,11 @@ class HierarchicalDawidSkene(Aggregator):
 
         tree = self.hierarchy_
         K = enc.n_classes
-        J, I = enc.n_annotators, enc.n_items
+        J, n_items = enc.n_annotators, enc.n_items
         rows = np.repeat(np.arange(K), K - 1)
         cols = off_diagonal(K).ravel()
         col = enc.annotator.astype(np.int64) * K + enc.label
-        gold_mask = np.zeros((I, K))
+        gold_mask = np.zeros((n_items, K))
         g = enc.gold >= 0
         gold_mask[g] = -1e6
         gold_mask[np.flatnonzero(g), enc.gold[g]] = 0.0
@@ -360,7 +373,11 @@ class HierarchicalDawidSkene(Aggregator):
             for L in range(1, len(tree.names) - 1):
                 name = tree.names[L]
                 s = pm.HalfNormal(f"sigma_{name}", self.sigma_scale)
-                offset = pm.Normal(f"{name}_offset", 0.0, s, shape=(tree.sizes[L], K, K - 1))
+                shape = (tree.sizes[L], K, K - 1)
+                if name in self.centered_levels_:
+                    offset = pm.Normal(f"{name}_offset", 0.0, s, shape=shape)
+                else:
+                    offset = s * pm.Normal(f"{name}_offset_z", 0.0, 1.0, shape=shape)
                 node = node[tree.parents[L]] + offset
             s_a = pm.HalfNormal("sigma_annotator", self.sigma_scale)
             s_s = pm.HalfNormal("sigma_annotator_skill", self.sigma_scale)
@@ -372,13 +389,48 @@ class HierarchicalDawidSkene(Aggregator):
             logc = full - pt.logsumexp(full, axis=2, keepdims=True)
             rho = pm.Dirichlet("rho", np.ones(K))
             W = logc.transpose(0, 2, 1).reshape((J * K, K))  # row: annotator*K + given
-            item_ll = pt.inc_subtensor(pt.zeros((I, K))[enc.item], W[col])
+            item_ll = pt.inc_subtensor(pt.zeros((n_items, K))[enc.item], W[col])
             total = item_ll + pt.log(rho)[None, :] + gold_mask
             pm.Potential("marginal_likelihood", pt.logsumexp(total, axis=1).sum())
         return model
 
+    def _initial_point(self, enc: Encoded) -> dict:
+        """Start every chain at the EM fit (majority-vote anchored: no label switching)."""
+        em = HierarchicalDawidSkene(inference="em", n_posterior_draws=2,
+                                    prior_mean=self.prior_mean, prior_sd=self.prior_sd,
+                                    random_seed=self.random_seed)
+        tree = self.hierarchy_
+        em.hierarchy_ = tree
+        em.classes_, em.item_ids_ = self.classes_, self.item_ids_
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, rho = em._fit_em(enc)
+        lv = em._em_means
+        vc = em.variance_components_["sigma"]
+        init = {"mu": lv[0], "rho": rho.mean(axis=0)}
+        self.centered_levels_ = []
+        for L in range(1, len(tree.names) - 1):
+            name = tree.names[L]
+            sd = max(float(vc.get(name, 0.3)), 0.05)
+            centred = (self.parametrization == "centered" or (
+                self.parametrization == "auto" and em._em_informed[L] > 1.0))
+            off = lv[L] - lv[L - 1][tree.parents[L]]
+            if centred:
+                self.centered_levels_.append(name)
+                init[f"{name}_offset"] = off
+            else:
+                init[f"{name}_offset_z"] = off / sd
+            init[f"sigma_{name}"] = np.asarray(sd)
+        s_a = max(float(vc["annotator"]), 0.05)
+        init["sigma_annotator"] = np.asarray(s_a)
+        init["sigma_annotator_skill"] = np.asarray(max(float(vc["annotator_skill"]), 0.05))
+        init["annotator_z"] = (lv[-1] - lv[-2][tree.parents[-1]]) / s_a
+        init["annotator_skill_z"] = np.zeros((enc.n_annotators, 1, 1))
+        return init
+
     def _fit_nuts(self, enc: Encoded):
         numba_cache_dir()
+        self._init_point = self._initial_point(enc)
         model = self._build_pymc(enc)
         tree = self.hierarchy_
         try:
@@ -386,7 +438,7 @@ class HierarchicalDawidSkene(Aggregator):
         except ImportError:  # pragma: no cover - nutpie is the normal path
             nutpie = None
         if nutpie is not None:
-            compiled = nutpie.compile_pymc_model(model)
+            compiled = nutpie.compile_pymc_model(model, initial_points=self._init_point)
             trace = nutpie.sample(compiled, draws=self.draws, tune=self.tune,
                                   chains=self.chains, cores=self.cores,
                                   seed=self.random_seed, target_accept=self.target_accept,
@@ -395,6 +447,7 @@ class HierarchicalDawidSkene(Aggregator):
             import pymc as pm
             with model:
                 trace = pm.sample(draws=self.draws, tune=self.tune, chains=self.chains,
+                                  initvals=self._init_point,
                                   cores=self.cores, random_seed=self.random_seed,
                                   target_accept=self.target_accept,
                                   progressbar=self.progressbar)
@@ -413,7 +466,10 @@ class HierarchicalDawidSkene(Aggregator):
 
         levels = [flat("mu")]
         for L in range(1, len(tree.names) - 1):
-            levels.append(levels[-1][:, tree.parents[L]] + flat(f"{tree.names[L]}_offset"))
+            name = tree.names[L]
+            off = (flat(f"{name}_offset") if name in self.centered_levels_ else
+                   flat(f"sigma_{name}")[:, None, None, None] * flat(f"{name}_offset_z"))
+            levels.append(levels[-1][:, tree.parents[L]] + off)
         s_a = flat("sigma_annotator")
         s_s = flat("sigma_annotator_skill")
         levels.append(levels[-1][:, tree.parents[-1]] + s_a[:, None, None, None]
