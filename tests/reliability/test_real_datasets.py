@@ -113,15 +113,17 @@ def test_weighted_vote_and_mace_not_below_majority(name, method):
 @pytest.mark.parametrize("name", WITH_GOLD)
 def test_symmetric_noise_models_near_majority(name, method):
     """One-coin DS and GLAD assume wrong answers are spread evenly over the other classes.
-    Where annotators are class-biased (face4: within 3 points) that costs accuracy; on
-    bluebirds, where Welinder et al. show annotators with opposite biases, the symmetric
-    model fails outright, which is why the recommended default is a full-confusion model."""
+    Where annotators are mildly class-biased (face4, cf_weather) that costs under a point
+    against the vote; on bluebirds, where Welinder et al. (2010) show annotators with
+    opposite biases, the symmetric model falls below the vote itself, which is why the
+    recommended default is a full-confusion model. The limitation is asserted so that it
+    stays visible."""
     acc = accuracy(name, method)[0]
     mv = accuracy(name, "mv")[0]
     if name == "bluebirds":
-        assert acc < accuracy(name, "ds")[0] - 0.1  # documented limitation, kept visible
+        assert acc < mv < accuracy(name, "ds")[0]
     else:
-        assert acc >= mv - 0.03
+        assert acc >= mv - 0.01
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_GLAD))

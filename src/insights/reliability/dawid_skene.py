@@ -213,6 +213,11 @@ class OneCoinDawidSkene(_ConfusionEM):
     prior_strength : float, default 1.0
         Beta pseudo-counts :math:`\lambda` added to the correct and to the wrong count
         (avoids accuracies of exactly 0 or 1 for sparse annotators).
+    fit_priors : bool, default False
+        Estimate the class prior :math:`\rho`. By default it stays uniform: a symmetric-noise
+        model explains annotators' class biases by inflating one class's prior, which then
+        runs away (to 0.97 on bluebirds and D_Product, costing 14 and 2 points of accuracy
+        on the shared real datasets).
 
     Attributes
     ----------
@@ -229,10 +234,17 @@ class OneCoinDawidSkene(_ConfusionEM):
     Spectral Methods Meet EM, NIPS 2014.
     """
 
-    def __init__(self, max_iter: int = 100, tol: float = 1e-6, prior_strength: float = 1.0):
+    def __init__(self, max_iter: int = 100, tol: float = 1e-6, prior_strength: float = 1.0,
+                 fit_priors: bool = False):
         self.max_iter = max_iter
         self.tol = tol
         self.prior_strength = prior_strength
+        self.fit_priors = fit_priors
+
+    def _priors(self, post: np.ndarray) -> np.ndarray:
+        if self.fit_priors:
+            return super()._priors(post)
+        return np.full(post.shape[1], 1.0 / post.shape[1])
 
     def _m_step(self, C: np.ndarray, post: np.ndarray, enc: Encoded) -> np.ndarray:
         J, K, _ = C.shape
