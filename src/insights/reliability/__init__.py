@@ -56,9 +56,8 @@ METHODS: dict[str, type] = {
 #: shared real datasets with gold it has the best mean accuracy (87.95 % vs 85.39 % for the
 #: majority vote and 87.22 % for unsmoothed DS) and is never more than 0.7 points below the
 #: best method on any set; unsmoothed DS falls 8 points below the vote on cf_weather (median
-#: 2 labels per annotator), one-coin DS and GLAD fall below the vote on bluebirds (class-biased
-#: annotators),
-#: MACE trails by up to 1.9 points. See ``benchmarks/real_datasets.py``.
+#: 2 labels per annotator), one-coin DS and GLAD fall below the vote on bluebirds
+#: (class-biased annotators), MACE trails by up to 1.9 points. See ``benchmarks/real_datasets.py``.
 RECOMMENDED = "dawid-skene"
 
 

@@ -18,8 +18,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from insights.data import Encoded, as_encoded
 
-__all__ = ["Aggregator", "ConvergenceWarning", "log_normalize", "soft_majority", "clamp_gold",
-           "LOG_FLOOR"]
+__all__ = ["Aggregator", "ConvergenceWarning", "LOG_FLOOR", "safe_log", "log_normalize",
+           "soft_majority", "clamp_gold", "expected_counts", "log_likelihood_matrix"]
 
 #: Smallest probability whose logarithm is taken; zero-probability cells map to ``log(1e-300)``
 #: (about -690) instead of ``-inf`` so that an item contradicting every class stays finite.

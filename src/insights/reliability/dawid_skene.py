@@ -71,8 +71,6 @@ class _ConfusionEM(Aggregator):
         self.n_iter_ = it
         self.converged_ = converged
         self.log_likelihood_ = history
-        self._conf = conf
-        self._prior = prior
         self._store(enc, conf, prior, post)
         if not converged:
             self._warn_not_converged(it)
