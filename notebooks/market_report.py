@@ -30,9 +30,9 @@ pseudonym_salt = "insights-reports"
 tables_dir = ""  # where the run writes the report's tables ("": not written)
 
 # %%
-from IPython.display import HTML
+from IPython.display import HTML  # noqa: E402
 
-from insights import plots, summary
+from insights import plots, summary  # noqa: E402
 
 report = summary.build_report(
     market, data_source=data_source, scenario=scenario, seed=seed, data_dir=data_dir,

@@ -27,7 +27,6 @@ def write_operation(out: Path, *, markets=("AA", "BB"), n_items: int = 240, seed
     class whose name is used by one judgment and one gold answer.
     """
     rng = np.random.default_rng(seed)
-    classes = CLASSES + ([extra_label] if extra_label else [])
     labels, gold, anns, items = [], [], [], []
     start = pd.Timestamp("2026-03-02", tz="UTC")  # a Monday
     for m in markets:

@@ -102,7 +102,7 @@ def scorecard(card: pd.DataFrame, *, target: float | None = None) -> Figure:
              f"{r.accuracy_gold:.1%} on gold ({r.accuracy_gold_low:.1%} to "
              f"{r.accuracy_gold_high:.1%})")
         parts.append(f"{r.team}: {g}, model estimate {r.accuracy_estimated:.1%}")
-    alt = (f"Dot plot of accuracy per vendor team, best first, with 95% intervals. "
+    alt = ("Dot plot of accuracy per vendor team, best first, with 95% intervals. "
            + "; ".join(parts) + ".")
     fig.tight_layout()
     return Figure(fig, alt=alt)
@@ -125,7 +125,7 @@ def confusion_heatmaps(confusions: pd.DataFrame, teams: list[str] | None = None,
     fig, axes = plt.subplots(nrow, ncol, figsize=(size * ncol + 1, size * nrow + 0.8),
                              squeeze=False)
     alt_parts = []
-    for ax, team in zip(axes.ravel(), teams):
+    for ax, team in zip(axes.ravel(), teams, strict=False):
         sub = confusions[confusions["team"] == team]
         mat = sub.pivot(index="true", columns="given", values="rate").reindex(
             index=classes, columns=classes)

@@ -412,7 +412,7 @@ def write_index(results: Sequence[MarketResult], out_dir: str | Path, *, started
     for r in sorted(results, key=lambda r: r.market):
         s = r.summary.get("scale", {}) if r.summary else {}
 
-        def num(key, fmt):
+        def num(key, fmt, s=s):
             v = s.get(key)
             return "–" if v is None else format(v, fmt)
 
@@ -429,7 +429,6 @@ def write_index(results: Sequence[MarketResult], out_dir: str | Path, *, started
             f"<td>{html.escape(str(r.summary.get('period', '–')))}</td>"
             f"<td>{num('items', ',')}</td><td>{num('judgments', ',')}</td>"
             f"<td>{num('label_accuracy_estimated', '.1%')}</td>"
-            f"<td>{num('label_accuracy_gold', '.1%')}</td>"
             f"<td>{num('cost_per_final_label', ',.3f')}</td>"
             f"<td>{len(flags) if r.ok else '–'}</td><td>{flag_html}</td>"
             f"<td>{r.seconds:.1f}</td><td>{tables}</td></tr>")
@@ -445,7 +444,7 @@ table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #ccc; padding
 <p>{len(results)} market(s), {n_fail} failed. Run {html.escape(started)} to {html.escape(finished)}
 (UTC); insights {html.escape(__version__)}.</p>
 <table><thead><tr><th>market</th><th>status</th><th>period</th><th>items</th>
-<th>judgments</th><th>estimated label accuracy</th><th>label accuracy on gold</th>
+<th>judgments</th><th>estimated label accuracy</th>
 <th>cost per final label</th><th>alerts</th><th>flags</th><th>seconds</th><th>data</th></tr>
 </thead><tbody>{"".join(rows)}</tbody></table></body></html>
 """

@@ -297,7 +297,7 @@ def annotator_quality(ds: _data.Dataset, post: Posterior) -> pd.DataFrame:
     order = np.argsort(a, kind="stable")
     bounds = np.searchsorted(a[order], np.arange(enc.n_annotators + 1))
     kappa = np.array([_kappa(lab[order[s:e]], cons[order[s:e]], enc.n_classes)
-                      for s, e in zip(bounds[:-1], bounds[1:])])
+                      for s, e in zip(bounds[:-1], bounds[1:], strict=False)])
     info = ds.annotator_table().reindex(enc.annotator_ids)
     with np.errstate(invalid="ignore", divide="ignore"):
         acc = np.where(n_gold > 0, k_gold / n_gold, np.nan)
@@ -423,10 +423,10 @@ def scale_numbers(ds: _data.Dataset, post: Posterior, *, default_cost: float = 0
     enc = post.enc
     kinds = ds.annotator_table()["kind"]
     cost = _cost_per_judgment(ds, default_cost)
+    # (no "final label accuracy on gold": the models clamp gold items to their gold answer)
     gold_items = int(enc.has_gold.sum())
-    on_gold = enc.has_gold
-    acc_gold = float(np.mean(post.labels[on_gold] == enc.gold[on_gold])) if gold_items else np.nan
-    teams = ds.annotator_table().get("team")
+    table = ds.annotator_table()
+    teams = table.loc[table["kind"] != "model"].get("team")
     return {
         "items": int(enc.n_items),
         "judgments": int(enc.n_judgments),
@@ -437,7 +437,6 @@ def scale_numbers(ds: _data.Dataset, post: Posterior, *, default_cost: float = 0
         "gold_items": gold_items,
         "gold_coverage": float(gold_items / max(enc.n_items, 1)),
         "label_accuracy_estimated": float(post.confidence.mean()),
-        "label_accuracy_gold": acc_gold,
         "cost_total": float(cost.sum()),
         "cost_per_final_label": float(cost.sum() / max(enc.n_items, 1)),
     }
@@ -453,7 +452,6 @@ SCALE_LABELS = {
     "gold_items": "Gold items",
     "gold_coverage": "Gold coverage",
     "label_accuracy_estimated": "Estimated accuracy of final labels",
-    "label_accuracy_gold": "Accuracy of final labels on gold",
     "cost_total": "Total cost",
     "cost_per_final_label": "Cost per final label",
 }
@@ -464,7 +462,7 @@ def scale_table(scale: Mapping[str, float], currency: str = "USD") -> pd.DataFra
     rows = []
     for key, label in SCALE_LABELS.items():
         v = scale[key]
-        if key in ("gold_coverage", "label_accuracy_estimated", "label_accuracy_gold"):
+        if key in ("gold_coverage", "label_accuracy_estimated"):
             text = "n/a" if pd.isna(v) else f"{v:.1%}"
         elif key.startswith("cost"):
             text = f"{v:,.{3 if key == 'cost_per_final_label' else 0}f} {currency}"
@@ -748,7 +746,7 @@ def html_table(df: pd.DataFrame, *, max_rows: int = 50, caption: str | None = No
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in show.columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_fmt(v, str(c)))}</td>"
-                         for c, v in zip(show.columns, row)) + "</tr>"
+                         for c, v in zip(show.columns, row, strict=False)) + "</tr>"
         for row in show.itertuples(index=False, name=None))
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     more = (f'<p class="insights-note">Showing {max_rows} of {len(df):,} rows; the full table '
