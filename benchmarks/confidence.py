@@ -1,0 +1,83 @@
+"""Benchmark of insights.confidence.HierarchicalDawidSkene: NUTS and EM, time and quality.
+
+Runs on simulated operations with known truth (``insights.confidence.simulate_operation``,
+K=3, 2 markets x 3 teams, log-normal annotator volumes, 8% spammers, 5% gold) and prints one
+table: wall time, ESS per second of the variance components (NUTS), accuracy and ECE of item
+confidence vs truth, next to Dawid-Skene on the same data.
+
+    python benchmarks/confidence.py                 # NUTS 2k + 20k items, EM 1e5 + 1e6 judgments
+    python benchmarks/confidence.py --quick         # NUTS 2k, EM 1e5
+
+Targets on the 2-core machine (issue 4): 20k items NUTS < 5 min; 1e6 judgments EM < 60 s.
+NUTS uses chains=2, cores=2; Numba's cache is ``insights.confidence.numba_cache_dir()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from insights.confidence import (
+    HierarchicalDawidSkene,
+    confidence_and_correct,
+    expected_calibration_error,
+    simulate_operation,
+)
+from insights.reliability import DawidSkene
+
+
+def _quality(model, op) -> tuple[float, float]:
+    conf, corr = confidence_and_correct(model.probas_, op.truth)
+    return float(corr.mean()), expected_calibration_error(conf, corr)
+
+
+def run(kind: str, n_items: int, n_annotators: int, seed: int = 0) -> dict:
+    op = simulate_operation(n_items=n_items, n_annotators=n_annotators, seed=seed)
+    n_j = len(op.labels)
+    t = time.perf_counter()
+    ds = DawidSkene().fit(op.labels, gold=op.gold)
+    t_ds = time.perf_counter() - t
+    acc_ds, ece_ds = _quality(ds, op)
+    t = time.perf_counter()
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        m = HierarchicalDawidSkene(inference=kind).fit(op.labels, gold=op.gold,
+                                                       annotators=op.annotators)
+    wall = time.perf_counter() - t
+    acc, ece = _quality(m, op)
+    row = {"mode": kind, "items": n_items, "judgments": n_j, "annotators": n_annotators,
+           "wall_s": round(wall, 1), "sampler_s": round(m.sampling_time_, 1),
+           "accuracy": round(acc, 4), "ece": round(ece, 4),
+           "ds_accuracy": round(acc_ds, 4), "ds_ece": round(ece_ds, 4),
+           "ds_s": round(t_ds, 2), "warnings": len(w)}
+    if kind == "nuts":
+        d = m.diagnostics_
+        sig = d.loc[d.index.str.startswith("sigma_"), "ess_bulk"]
+        row.update({"min_ess_sigma": round(float(sig.min())),
+                    "ess_per_s": round(float(sig.min()) / m.sampling_time_, 2),
+                    "max_rhat": round(float(d["r_hat"].max()), 4),
+                    "divergences": m.n_divergences_})
+    return row
+
+
+def main(argv=None) -> pd.DataFrame:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    # judgments ~ 4 per item: 1e5 judgments ~ 25k items, 1e6 ~ 250k items
+    plan = [("nuts", 2000, 120), ("em", 25_000, 600)]
+    if not args.quick:
+        plan += [("nuts", 20_000, 600), ("em", 250_000, 3000)]
+    rows = []
+    for kind, n_items, n_ann in plan:
+        rows.append(run(kind, n_items, n_ann))
+        print(pd.DataFrame(rows).to_string(index=False), flush=True)
+    return pd.DataFrame(rows)
+
+
+if __name__ == "__main__":
+    main()
