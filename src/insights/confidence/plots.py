@@ -32,7 +32,7 @@ def reliability_diagram(tables: dict, *, title: str = "Reliability of item confi
             label="perfect calibration")
     pal = sns.color_palette("colorblind")
     parts = []
-    for (name, t), col in zip(tables.items(), pal):
+    for (name, t), col in zip(tables.items(), pal, strict=False):
         ece = t.attrs.get("ece")
         lab = name if ece is None else f"{name} (ECE {ece:.3f})"
         ax.errorbar(t["confidence"], t["accuracy"],
@@ -66,7 +66,7 @@ def review_curve(curves: dict, *, title: str = "Errors caught by re-reviewing le
     sns.set_theme(style="whitegrid", context="notebook")
     fig, ax = plt.subplots(figsize=(6, 4.5))
     parts = []
-    for (name, (conf, corr)), col in zip(curves.items(), sns.color_palette("colorblind")):
+    for (name, (conf, corr)), col in zip(curves.items(), sns.color_palette("colorblind"), strict=False):
         order = np.argsort(np.asarray(conf, float), kind="stable")
         wrong = ~np.asarray(corr, bool)[order]
         tot = max(wrong.sum(), 1)
