@@ -134,7 +134,7 @@ def test_nuts_diagnostics_and_agreement_with_em():
     op = simulate_operation(n_items=400, n_annotators=40, seed=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        nuts = HierarchicalDawidSkene(inference="nuts", draws=1500, tune=1000).fit(
+        nuts = HierarchicalDawidSkene(inference="nuts", draws=2000, tune=1500).fit(
             op.labels, gold=op.gold, annotators=op.annotators)
     em = HierarchicalDawidSkene().fit(op.labels, gold=op.gold, annotators=op.annotators)
     d = nuts.diagnostics_
