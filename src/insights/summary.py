@@ -260,63 +260,26 @@ def _wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarr
     return np.where(n > 0, mid - half, np.nan), np.where(n > 0, mid + half, np.nan)
 
 
-def _kappa(a: np.ndarray, b: np.ndarray, k: int) -> float:
-    """Cohen's kappa between two label vectors (codes in ``range(k)``)."""
-    if len(a) == 0:
-        return float("nan")
-    po = float(np.mean(a == b))
-    pe = float(np.dot(np.bincount(a, minlength=k) / len(a), np.bincount(b, minlength=k) / len(b)))
-    return (po - pe) / (1 - pe) if pe < 1 else float("nan")
-
-
-def _bias_corrected(conf: np.ndarray, priors: np.ndarray) -> np.ndarray:
-    """Accuracy after optimally re-mapping each answer: sum_l max_k prior_k * pi[k, l].
-
-    An annotator who systematically answers ``b`` for ``a`` is as useful as a correct one once
-    their answers are re-mapped (Ipeirotis, Provost & Wang 2010, "Quality management on Amazon
-    Mechanical Turk"); a spammer's answers carry no information and score the largest prior.
-    """
-    joint = priors[None, :, None] * conf  # [j, k, l]
-    return joint.max(axis=1).sum(axis=1)
-
-
 def annotator_quality(ds: _data.Dataset, post: Posterior) -> pd.DataFrame:
-    """One row per annotator: team, market, kind, n_labels, accuracy vs gold with Wilson
-    interval, model-estimated accuracy, bias-corrected quality, kappa vs consensus."""
-    enc = post.enc
-    a, i, lab = enc.annotator, enc.item, enc.label
-    n = np.bincount(a, minlength=enc.n_annotators)
-    g = enc.gold[i]
-    on_gold = g >= 0
-    n_gold = np.bincount(a[on_gold], minlength=enc.n_annotators)
-    k_gold = np.bincount(a[on_gold], weights=(lab[on_gold] == g[on_gold]),
-                         minlength=enc.n_annotators)
-    lo, hi = _wilson(k_gold, n_gold)
-    est = np.bincount(a, weights=post.probas[i, lab], minlength=enc.n_annotators) / np.maximum(n, 1)
-    cons = post.labels[i]
-    order = np.argsort(a, kind="stable")
-    bounds = np.searchsorted(a[order], np.arange(enc.n_annotators + 1))
-    kappa = np.array([_kappa(lab[order[s:e]], cons[order[s:e]], enc.n_classes)
-                      for s, e in zip(bounds[:-1], bounds[1:], strict=False)])
-    info = ds.annotator_table().reindex(enc.annotator_ids)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        acc = np.where(n_gold > 0, k_gold / n_gold, np.nan)
-    out = pd.DataFrame({
-        "annotator_id": enc.annotator_ids.astype(str),
-        "team": info.get("team", pd.Series(index=info.index, dtype=object)).to_numpy(),
-        "market": info.get("market", pd.Series(index=info.index, dtype=object)).to_numpy(),
-        "kind": info["kind"].to_numpy(),
-        "n_labels": n,
-        "n_gold": n_gold,
-        "accuracy_gold": acc,
-        "accuracy_gold_low": lo,
-        "accuracy_gold_high": hi,
-        "accuracy_estimated": est,
-        "quality_bias_corrected": _bias_corrected(post.confusions, post.priors),
-        "kappa_consensus": kappa,
-    })
-    out["team"] = out["team"].fillna("(no team)").astype(str)
-    return out.sort_values(["team", "annotator_id"]).reset_index(drop=True)
+    """One row per annotator (:func:`insights.quality.annotator_quality`, the table of
+    ``insights annotators``): team, market, kind, n_labels, accuracy vs gold with Wilson
+    interval (``accuracy_gold_low``/``_high``), model-estimated accuracy
+    (``accuracy_estimated``), bias-corrected quality (``quality_bias_corrected``, Ipeirotis et
+    al. 2010: 1 for a perfect annotator, 0 for a spammer) and Cohen's kappa vs the consensus
+    (``kappa_consensus``)."""
+    from insights import quality as _quality
+
+    q = _quality.annotator_quality(post.enc, post.probas, annotators=ds.annotator_table(),
+                                   confusions=post.confusions, priors=post.priors)
+    q = q.rename(columns={"accuracy_gold_lo": "accuracy_gold_low",
+                          "accuracy_gold_hi": "accuracy_gold_high",
+                          "estimated_accuracy": "accuracy_estimated",
+                          "quality": "quality_bias_corrected",
+                          "agreement": "kappa_consensus"})
+    q = q.rename_axis("annotator_id").reset_index()
+    q["annotator_id"] = q["annotator_id"].astype(str)
+    q["team"] = q["team"].fillna("(no team)").astype(str)
+    return q.sort_values(["team", "annotator_id"]).reset_index(drop=True)
 
 
 def _cost_per_judgment(ds: _data.Dataset, default_cost: float) -> np.ndarray:
