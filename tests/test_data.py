@@ -222,6 +222,8 @@ def test_subset_by_market_and_period(tmp_path):
     ds = data.load(p)
     assert set(ds.subset(market="DE").labels["market"]) == {"DE"}
     assert len(ds.subset(since="2026-03-03", until="2026-03-04").labels) == 2
+    aware = pd.Timestamp("2026-03-03T01:00", tz="Europe/Berlin")   # = 2026-03-03T00:00Z
+    assert len(ds.subset(since=aware, until="2026-03-04").labels) == 2
     with pytest.raises(SchemaError, match="no labels for market 'FR'"):
         ds.subset(market="FR")
 

@@ -470,9 +470,9 @@ class Dataset:
             t = lab["labeled_at"]
             keep = np.ones(len(lab), bool)
             if since is not None:
-                keep &= (t >= pd.Timestamp(since, tz="UTC")).to_numpy()
+                keep &= (t >= _utc(since)).to_numpy()
             if until is not None:
-                keep &= (t < pd.Timestamp(until, tz="UTC")).to_numpy()
+                keep &= (t < _utc(until)).to_numpy()
             lab = lab[keep]
         items = set(lab["item_id"])
         return Dataset(
@@ -486,6 +486,12 @@ class Dataset:
             fingerprint=self.fingerprint,
             sources=self.sources,
         )
+
+
+def _utc(value) -> pd.Timestamp:
+    """A timestamp in UTC: naive values are taken as UTC, aware ones converted."""
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _market_of_labels(ds: Dataset, lab: pd.DataFrame) -> pd.Series:
