@@ -7,7 +7,7 @@ from insights import forecast, synthetic
 
 def test_forecast_series_tracks_growth():
     # 3% weekly growth, 2% multiplicative noise: the 4-week-ahead median should be within
-    # ~10% of the continued trend (damping shrinks the growth a little).
+    # ~10% of the continued trend (the trend is estimated from 16 weeks).
     rng = np.random.default_rng(0)
     y = 500 * 1.03 ** np.arange(16) * np.exp(rng.normal(0, 0.02, 16))
     fc = forecast.forecast_series(y, 4, level=0.8)

@@ -1,10 +1,14 @@
 r"""Weekly volume forecast per market x queue, and the annotator hours it implies.
 
-Model: exponential smoothing with a damped additive trend on the log of weekly item volume,
-ETS(A,Ad,N) in Hyndman's taxonomy (``statsmodels.tsa.exponential_smoothing.ets.ETSModel``,
+Model: exponential smoothing with an additive trend on the log of weekly item volume,
+ETS(A,A,N) in Hyndman's taxonomy (``statsmodels.tsa.exponential_smoothing.ets.ETSModel``,
 maximum likelihood). Working on the log scale keeps the interval positive and makes the trend
-a growth rate. Prediction intervals are the model's analytic ones on the log scale,
-exponentiated (so the point forecast is the median volume). A series shorter than
+a growth rate. Prediction intervals are the model's analytic ones on the log scale, widened
+for the few weeks a series has: the maximum-likelihood residual variance is biased down by
+:math:`(n-k)/n` with :math:`k = 4` estimated smoothing/initial parameters, so the half-width is
+multiplied by :math:`\sqrt{n/(n-k)}\,t_{n-k}/z` (t instead of normal quantile); then
+exponentiated (so the point forecast is the median volume). Measured coverage of the 80%
+interval on held-back weeks: ``benchmarks/forecast_coverage.py``. A series shorter than
 ``min_weeks`` gets a flat forecast at its median with a log-scale interval from the spread of
 its week-to-week changes.
 
@@ -59,15 +63,17 @@ def forecast_series(y, horizon: int = 4, *, level: float = 0.8,
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = ETSModel(pd.Series(logy), error="add", trend="add", damped_trend=True).fit(disp=False)
+                fit = ETSModel(pd.Series(logy), error="add", trend="add").fit(disp=False)
                 fr = fit.get_prediction(start=len(y), end=len(y) + horizon - 1).summary_frame(
                     alpha=1 - level)
             mean = fr["mean"].to_numpy()
-            lo = fr["pi_lower"].to_numpy()
-            hi = fr["pi_upper"].to_numpy()
+            n, k = len(y), 4
+            widen = np.sqrt(n / max(n - k, 1)) * _st.t.ppf(0.5 + level / 2, max(n - k, 1)) / z
+            lo = mean - (mean - fr["pi_lower"].to_numpy()) * widen
+            hi = mean + (fr["pi_upper"].to_numpy() - mean) * widen
             if np.all(np.isfinite([mean, lo, hi])):
                 return pd.DataFrame({"step": steps, "mean": np.exp(mean), "lo": np.exp(lo),
-                                     "hi": np.exp(hi), "model": "ETS(A,Ad,N) on log volume"})
+                                     "hi": np.exp(hi), "model": "ETS(A,A,N) on log volume"})
         except Exception:  # noqa: BLE001 - fall back to the flat forecast below
             pass
     centre = float(np.median(logy)) if len(y) else np.nan

@@ -6,8 +6,9 @@ answer where there is one (0/1), else the item posterior (e.g. Dawid-Skene's ``p
 Soft counts per annotator :math:`j`: :math:`n_{ja} = \sum w_i(a)` and
 :math:`n_{jab} = \sum_{\text{label}=b} w_i(a)`.
 
-Test (two-sided) of "team :math:`T`'s :math:`a \to b` rate equals the rest of the market's
-pool": a binomial model on annotators with rates :math:`n_{jab}/n_{ja}`, one rate for the team
+Test (one-sided: a gap is an *excess*; a team that confuses less than its pool, such as an
+accurate model annotator, is not a gap) of "team :math:`T`'s :math:`a \to b` rate is no
+higher than the rest of the market's pool" against "higher": a binomial model on annotators with rates :math:`n_{jab}/n_{ja}`, one rate for the team
 and one for the rest (the MLEs are the pooled rates). Its Pearson dispersion across annotators,
 :math:`\hat\phi = X^2/(J-2)` floored at 1, absorbs annotator heterogeneity (one biased member
 is not a team gap); the log-odds difference (0.5 added to every count, Haldane-Anscombe) is
@@ -109,11 +110,11 @@ def gap_tests(judgments: pd.DataFrame, weights: np.ndarray, classes: list[str], 
                                  + 1 / (nr - xr + 0.5))
                     if phi > 1:
                         stat = (lt - lr) / (se * np.sqrt(phi))
-                        p = float(2 * _st.t.sf(abs(stat), dfree))
+                        p = float(_st.t.sf(stat, dfree))
                         method = "quasi-binomial"
                     else:
                         stat = (lt - lr) / se
-                        p = float(2 * _st.norm.sf(abs(stat)))
+                        p = float(_st.norm.sf(stat))
                         method = "binomial"
                     d, lo, hi = newcombe_difference(xr, nr, xt, nt, dispersion=phi)
                     ex = []
