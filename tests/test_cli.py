@@ -47,7 +47,7 @@ def test_validate_declared_label_set(sim_dir, capsys):
     assert "not in the label set" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("method", ["majority", "dawid-skene", None])
+@pytest.mark.parametrize("method", ["majority", "dawid-skene", "hierarchical", None])
 def test_aggregate_output_contract(sim_dir, tmp_path, method):
     out = tmp_path / "agg.csv"
     args = ["aggregate", str(sim_dir), "--out", str(out)]

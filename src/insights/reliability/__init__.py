@@ -12,6 +12,8 @@ CLI name           class                       model
 ``one-coin``       :class:`OneCoinDawidSkene`  one accuracy per annotator (EM)
 ``glad``           :class:`GLAD`               annotator ability x item difficulty (EM)
 ``mace``           :class:`MACE`               competence and spamming strategy (EM / VB)
+``hierarchical``   :class:`~insights.confidence.HierarchicalDawidSkene`
+                                               confusions pooled within team and market
 =================  ==========================  ===========================================
 
 ``make_aggregator(name, **params)`` builds one by CLI name; ``RECOMMENDED`` names the default
@@ -70,10 +72,15 @@ def make_aggregator(name: str | None = None, **params) -> Aggregator:
         For an unknown name; the message lists the known ones.
     """
     name = RECOMMENDED if name is None else name
+    if name == "hierarchical":  # imported on demand: insights.confidence builds on this package
+        from insights.confidence import HierarchicalDawidSkene
+
+        return HierarchicalDawidSkene(**params)
     try:
         cls = METHODS[name]
     except KeyError:
         raise ValueError(
-            f"unknown aggregation method {name!r}; expected one of {sorted(METHODS)}"
+            f"unknown aggregation method {name!r}; expected one of "
+            f"{sorted([*METHODS, 'hierarchical'])}"
         ) from None
     return cls(**params)
