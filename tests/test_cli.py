@@ -86,3 +86,23 @@ def test_module_entry_point_exit_status(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "insights", "validate", str(tmp_path / "none")],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "no such file" in proc.stderr
+
+
+def test_trends_findings_table(tmp_path):
+    sim_dir = tmp_path / "default"
+    assert main(["simulate", "--seed", "1", "--out", str(sim_dir)]) == 0
+    out = tmp_path / "findings.csv"
+    assert main(["trends", str(sim_dir), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    for col in ("p", "q", "sentence"):
+        assert col in table.columns
+    assert (table["q"] <= 0.05).all()
+    # the default scenario plants an accuracy drop for team DE-T2
+    assert table["sentence"].str.contains("DE-T2").any()
+
+
+def test_trends_without_gold_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "labels.csv").write_text(
+        "item_id,annotator_id,label,labeled_at\ni1,a1,ok,2026-03-02T10:00:00Z\n")
+    assert main(["trends", str(tmp_path), "--out", str(tmp_path / "f.csv")]) == 1
+    assert "gold" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Command line: ``insights simulate | validate | aggregate | annotators | report``.
+"""Command line: ``insights simulate | validate | aggregate | annotators | trends | report``.
 
 The interface is stable (DESIGN.md): scheduled jobs rely on it. Exit status 0 on success;
 otherwise non-zero with a one-line reason on stderr (1: the data or a run failed, 2: usage).
@@ -111,6 +111,25 @@ def cmd_annotators(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trends(args: argparse.Namespace) -> int:
+    from insights import _io, trends
+
+    out = _out_path(args.out)
+    ds = _load(args.labels, gold=args.gold, annotators=args.annotators,
+               label_set=args.label_set)
+    if ds.gold is None:
+        raise CommandError("trends need gold answers (--gold or gold.* in the directory): "
+                           "accuracy trends are measured against gold")
+    result = trends.analyze(ds, alpha=args.q, method=args.fdr)
+    table = result.tests if args.all else result.findings
+    _io.write_table(table.drop(columns=["examples"], errors="ignore"), out)
+    print(f"{len(result.findings):,} finding(s) among {result.n_tests:,} tests "
+          f"({args.fdr.upper()} q <= {args.q}) -> {out}")
+    for sentence in result.findings.get("sentence", [])[:10]:
+        print(f"  - {sentence}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from insights import reporting
 
@@ -161,6 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label-set", help="comma-separated declared label set")
     s.add_argument("--out", required=True, help="output .csv or .parquet")
     s.set_defaults(func=cmd_annotators)
+
+    s = sub.add_parser("trends", help="trend, change and knowledge-gap findings with FDR control")
+    s.add_argument("labels", metavar="LABELS", help="a labels file or a directory of tables")
+    s.add_argument("--gold", help="gold file")
+    s.add_argument("--annotators", help="annotators file (team, market, kind)")
+    s.add_argument("--label-set", help="comma-separated declared label set")
+    s.add_argument("--q", type=float, default=0.05, help="false discovery rate (default 0.05)")
+    s.add_argument("--fdr", choices=["bh", "by"], default="bh",
+                   help="Benjamini-Hochberg (default) or Benjamini-Yekutieli")
+    s.add_argument("--all", action="store_true", help="write every test, not only findings")
+    s.add_argument("--out", required=True, help="output .csv or .parquet")
+    s.set_defaults(func=cmd_trends)
 
     s = sub.add_parser("report", help="render per-market HTML reports and the index")
     s.add_argument("--market", action="append", help="market to render (repeatable; "
