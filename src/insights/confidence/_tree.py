@@ -168,8 +168,9 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     Parameters
     ----------
     h_leaf, D_leaf : ndarray (J, d) and (J, d, d)
-    covs : list of ndarray (d, d)
-        ``covs[L]`` for ``L >= 1``: covariance of level ``L`` around its parent.
+    covs : list of ndarray (d, d) or (G_L, d, d)
+        ``covs[L]`` for ``L >= 1``: covariance of level ``L`` around its parent (one per
+        node when 3-D, e.g. the annotators' scale-mixture covariances).
     """
     nL = len(tree.names)
     d = h_leaf.shape[-1]
@@ -199,15 +200,17 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     return TreePosterior(mean, cov, h, D, cross)
 
 
-def second_moment(post: TreePosterior, tree: Hierarchy, L: int) -> np.ndarray:
+def second_moment(post: TreePosterior, tree: Hierarchy, L: int,
+                  per_node: bool = False) -> np.ndarray:
     """Sum over level ``L``'s nodes of ``E[(x_c - x_p)(x_c - x_p)']`` (d, d) under the
-    Gaussian posterior (the EM statistic of that level's covariance)."""
+    Gaussian posterior (the EM statistic of that level's covariance); ``per_node=True``
+    returns the (G, d, d) terms unsummed."""
     par = tree.parents[L]
     diff = post.mean[L] - post.mean[L - 1][par]
     cr = post.cross[L]
     E = (diff[:, :, None] * diff[:, None, :] + post.cov[L] + post.cov[L - 1][par]
          - cr - np.swapaxes(cr, -1, -2))
-    return E.sum(axis=0)
+    return E if per_node else E.sum(axis=0)
 
 
 def sample_tree(post: TreePosterior, tree: Hierarchy, covs: list, n_draws: int,

@@ -41,7 +41,22 @@ Inference
     Newton step for all offsets *and* their posterior covariances; the variance components
     are then updated by EM under that Gaussian posterior,
     :math:`\sigma_L^2 = (\sum E[(x_c - x_{p(c)})^2] + 2b)/(n + 2a + 2)` (a weak
-    inverse-gamma(1, 0.05) prior). Because the expectation includes the posterior variance,
+    inverse-gamma(1, 0.05) prior).
+
+    With ``annotator_df = nu`` (default 4) the annotator offsets are Student-t rather than
+    Gaussian: :math:`\eta_j - \eta_{\mathrm{team}(j)} \sim N(0, \Sigma_a / w_j)`,
+    :math:`w_j \sim \mathrm{Gamma}(\nu/2, \nu/2)`, :math:`\Sigma_a = \sigma_a^2 I +
+    \sigma_s^2 \mathbf{1}\mathbf{1}'` (cell-specific and overall-skill parts). The EM adds
+    the usual scale-mixture E-step :math:`w_j = (\nu + d)/(\nu + \mathrm{tr}(\Sigma_a^{-1}
+    E[\delta_j\delta_j']))` and the weighted M-step :math:`\Sigma_a \leftarrow \frac1J
+    \sum_j w_j E[\delta_j\delta_j']` (projected on the two-parameter form). An annotator far
+    from their team -- a spammer -- gets a small weight, so a low-volume spammer is no longer
+    pulled toward the team's accuracy and does not inflate :math:`\Sigma_a` for everyone else
+    (on the issue-4 test problem: sparse-annotator accuracy RMSE 0.091 vs 0.094 Gaussian,
+    0.054 vs 0.064 on honest ones). ``annotator_df=None`` is the Gaussian level.
+    The NUTS mode keeps the Gaussian annotator level (``annotator_df`` is not used there).
+
+    Because the expectation includes the posterior variance,
     the annotator variance neither collapses to 0 (full pooling) nor runs off to no pooling as
     joint MAP over offsets and variances does. Item probabilities are averaged over draws from
     the Gaussian approximation (ancestral sampling on the tree) and class priors from
@@ -154,6 +169,10 @@ class HierarchicalDawidSkene(Aggregator):
         1, the usual situation with many judgments per team -- and otherwise uses the
         non-centred form, which samples better when groups have little data (small tests).
         The levels centred are listed in ``centered_levels_``.
+    annotator_df : float or None, default 4.0
+        EM mode: degrees of freedom of the Student-t annotator level (a scale mixture of the
+        Gaussian; robust to spammers and other annotators far from their team). ``None``:
+        Gaussian annotator level, the same model as the NUTS mode, which ignores this.
 
     Attributes
     ----------
@@ -184,6 +203,9 @@ class HierarchicalDawidSkene(Aggregator):
     sampling_time_ : float
         Seconds in the sampler / EM loop.
     n_iter_, converged_ : EM iterations and convergence (NUTS: None).
+    annotator_weights_ : Series
+        EM mode: the Student-t precision weight :math:`E[w_j]` of every annotator (1 for a
+        Gaussian level; well below 1 for annotators far from their team, e.g. spammers).
     hierarchy_ : Hierarchy
 
     Examples
@@ -200,7 +222,8 @@ class HierarchicalDawidSkene(Aggregator):
                  n_posterior_draws: int = 200, credible_level: float = 0.9,
                  prior_mean: float = -2.0, prior_sd: float = 1.5, sigma_scale: float = 1.0,
                  max_iter: int = 300, tol: float = 1e-7, random_seed: int = 0,
-                 progressbar: bool = False, parametrization: str = "auto"):
+                 progressbar: bool = False, parametrization: str = "auto",
+                 annotator_df: float | None = 4.0):
         self.inference = inference
         self.draws = draws
         self.tune = tune
@@ -217,6 +240,7 @@ class HierarchicalDawidSkene(Aggregator):
         self.random_seed = random_seed
         self.progressbar = progressbar
         self.parametrization = parametrization
+        self.annotator_df = annotator_df
 
     # ------------------------------------------------------------------------------------
     def fit(self, labels, gold: pd.DataFrame | None = None,
@@ -285,10 +309,15 @@ class HierarchicalDawidSkene(Aggregator):
 
         sig = np.ones(nL)  # market / team sds (index = level)
         sig_a, sig_s = 1.0, 0.3  # annotator: cell-specific sd and overall-skill sd
+        nu = self.annotator_df
+        w = np.ones(J)  # annotator precision weights (Student-t scale mixture)
+
+        def base_cov():
+            return sig_a**2 * np.eye(d) + sig_s**2 * np.ones((d, d))
 
         def covs():
             out = [None] + [sig[L] ** 2 * np.eye(d) for L in range(1, nL - 1)]
-            return out + [sig_a**2 * np.eye(d) + sig_s**2 * np.ones((d, d))]
+            return out + [base_cov()[None] / w[:, None, None]]
 
         eta = np.full((J, K, dk), float(self.prior_mean))
         gold = enc.gold
@@ -309,7 +338,11 @@ class HierarchicalDawidSkene(Aggregator):
                 E = second_moment(tp, tree, L)
                 sig[L] = np.sqrt((np.trace(E) + 2 * _IG_B)
                                  / (tree.sizes[L] * d + 2 * _IG_A + 2))
-            E = second_moment(tp, tree, nL - 1)
+            Ej = second_moment(tp, tree, nL - 1, per_node=True)  # (J, d, d)
+            if nu is not None:  # E-step of the scale mixture: w_j = E[precision weight]
+                maha = np.einsum("jab,ba->j", Ej, np.linalg.inv(base_cov()))
+                w = (nu + d) / (nu + maha)
+            E = np.einsum("j,jab->ab", w, Ej)
             offd = (E.sum() - np.trace(E)) / (J * d * (d - 1))
             sig_s = np.sqrt(max(offd, 1e-4))
             sig_a = np.sqrt(max((np.trace(E) - J * d * sig_s**2 + 2 * _IG_B)
@@ -326,6 +359,9 @@ class HierarchicalDawidSkene(Aggregator):
                 break
         self.n_iter_ = it
         self.converged_ = converged
+        self.annotator_weights_ = pd.Series(w, index=pd.Index(self.annotator_ids_,
+                                                              name="annotator_id"),
+                                            name="weight")
         self.log_likelihood_ = history
         if not converged:
             self._warn_not_converged(it)
@@ -398,7 +434,7 @@ class HierarchicalDawidSkene(Aggregator):
         """Start every chain at the EM fit (majority-vote anchored: no label switching)."""
         em = HierarchicalDawidSkene(inference="em", n_posterior_draws=2,
                                     prior_mean=self.prior_mean, prior_sd=self.prior_sd,
-                                    random_seed=self.random_seed)
+                                    random_seed=self.random_seed, annotator_df=None)
         tree = self.hierarchy_
         em.hierarchy_ = tree
         em.classes_, em.item_ids_ = self.classes_, self.item_ids_
