@@ -204,8 +204,9 @@ class HierarchicalDawidSkene(Aggregator):
         Seconds in the sampler / EM loop.
     n_iter_, converged_ : EM iterations and convergence (NUTS: None).
     annotator_weights_ : Series
-        EM mode: the Student-t precision weight :math:`E[w_j]` of every annotator (1 for a
-        Gaussian level; well below 1 for annotators far from their team, e.g. spammers).
+        The Student-t precision weight :math:`E[w_j]` of every annotator (EM mode; 1 for a
+        Gaussian level and in NUTS mode; well below 1 for annotators far from their team,
+        e.g. spammers).
     hierarchy_ : Hierarchy
 
     Examples
@@ -359,9 +360,7 @@ class HierarchicalDawidSkene(Aggregator):
                 break
         self.n_iter_ = it
         self.converged_ = converged
-        self.annotator_weights_ = pd.Series(w, index=pd.Index(self.annotator_ids_,
-                                                              name="annotator_id"),
-                                            name="weight")
+        self.annotator_weights_ = pd.Series(w, index=tree.labels[-1], name="weight")
         self.log_likelihood_ = history
         if not converged:
             self._warn_not_converged(it)
@@ -488,6 +487,7 @@ class HierarchicalDawidSkene(Aggregator):
                                   target_accept=self.target_accept,
                                   progressbar=self.progressbar)
         self.trace_ = trace
+        self.annotator_weights_ = pd.Series(1.0, index=tree.labels[-1], name="weight")
         self.n_iter_ = None
         self.converged_ = None
         self._diagnose(trace)
