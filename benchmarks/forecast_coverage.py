@@ -35,7 +35,7 @@ def main(argv=None) -> None:
             ok = (fc["lo"].to_numpy() <= test) & (test <= fc["hi"].to_numpy())
             inside += ok.tolist()
             ape += (np.abs(fc["mean"].to_numpy() / test - 1)).tolist()
-            for h, v in zip(range(1, args.horizon + 1), ok):
+            for h, v in zip(range(1, args.horizon + 1), ok, strict=True):
                 by_step[h].append(v)
             models[fc["model"].iat[0]] = models.get(fc["model"].iat[0], 0) + 1
     n = len(inside)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from insights.trends import fdr
 from insights.trends.fdr import adjust
-from insights.trends.findings import COLUMNS, finalize, fmt_q, trend_tests
+from insights.trends.findings import finalize, trend_tests
 from insights.trends.gaps import gap_tests, truth_weights
 from insights.trends.mann_kendall import mann_kendall, seasonal_mann_kendall, sens_slope
 from insights.trends.mix import market_vs_rest, mix_test
@@ -115,8 +115,9 @@ def analyze(dataset, *, alpha: float = 0.05, method: str = "bh", posteriors=None
                          min_total=min_total, max_lag=max_lag)
     # knowledge gaps
     judg = prepare_judgments(dataset, posteriors)
+    kinds = dataset.annotator_table()["kind"].astype(str)
     gaps = gap_tests(judg, truth_weights(judg, dataset.gold, posteriors, classes), classes,
-                     min_count=gap_min_count)
+                     min_count=gap_min_count, outside_pool=kinds.index[kinds == "model"])
     gap_rows = pd.DataFrame()
     if len(gaps):
         gap_rows = pd.DataFrame({

@@ -86,28 +86,28 @@ def mix_test(table, *, confidence: float = 0.95) -> MixTestResult:
         largest absolute adjusted (standardised) residual; ties go to the rarer class.
     """
     cols = list(table.columns) if isinstance(table, pd.DataFrame) else None
-    O = np.asarray(table, dtype=np.float64)
-    keep = O.sum(0) > 0
-    O = O[:, keep]
-    cols = [c for c, k in zip(cols, keep) if k] if cols is not None else None
-    O = O[O.sum(1) > 0]
-    r, c = O.shape
+    obs = np.asarray(table, dtype=np.float64)
+    keep = obs.sum(0) > 0
+    obs = obs[:, keep]
+    cols = [c for c, k in zip(cols, keep, strict=True) if k] if cols is not None else None
+    obs = obs[obs.sum(1) > 0]
+    r, c = obs.shape
     if r < 2 or c < 2:
-        return MixTestResult(0.0, 0.0, 0, 1.0, 1.0, 0.0, np.nan, np.nan, float(O.sum()))
-    chi2, p, dof, E = _st.chi2_contingency(O, correction=False)
-    g, p_g, _, _ = _st.chi2_contingency(O, correction=False, lambda_="log-likelihood")
-    N = O.sum()
+        return MixTestResult(0.0, 0.0, 0, 1.0, 1.0, 0.0, np.nan, np.nan, float(obs.sum()))
+    chi2, p, dof, E = _st.chi2_contingency(obs, correction=False)
+    g, p_g, _, _ = _st.chi2_contingency(obs, correction=False, lambda_="log-likelihood")
+    N = obs.sum()
     k = min(r, c) - 1
     v = float(np.sqrt(chi2 / (N * k)))
     lam_lo, lam_hi = _ncp_interval(float(chi2), int(dof), confidence)
     v_lo = float(np.sqrt(lam_lo / (N * k))) if np.isfinite(lam_lo) else np.nan
     v_hi = float(np.sqrt(lam_hi / (N * k))) if np.isfinite(lam_hi) else np.nan
-    R, C = O.sum(1, keepdims=True) / N, O.sum(0, keepdims=True) / N
-    adj = (O - E) / np.sqrt(E * (1 - R) * (1 - C))
+    R, C = obs.sum(1, keepdims=True) / N, obs.sum(0, keepdims=True) / N
+    adj = (obs - E) / np.sqrt(E * (1 - R) * (1 - C))
     # the column of the largest |adjusted residual|; ties (every 2-column table) go to the
     # rarer class, whose rate is the informative one ("spam 33% vs 12%")
     col_max = np.nanmax(np.abs(adj), axis=0)
-    order = np.lexsort((O.sum(0), -np.round(col_max, 9)))
+    order = np.lexsort((obs.sum(0), -np.round(col_max, 9)))
     j = int(order[0])
     i = int(np.nanargmax(np.abs(adj[:, j])))
     return MixTestResult(float(chi2), float(g), int(dof), float(p), float(p_g), v, v_lo, v_hi,

@@ -8,7 +8,8 @@ Two questions, two tools:
   against the week-to-week variation of the rate rather than label-level binomial noise
   (judgments in a week share items, annotators and guidelines, so weeks scatter more than
   binomial counts would). A binomial GLM on the weekly proportions with ``var_weights`` =
-  weekly counts is fitted, its Pearson dispersion :math:`\hat\phi = X^2/(W-2)` measured, and the
+  weekly counts is fitted, the dispersion :math:`\hat\phi` of the weeks measured (from
+  successive differences, see :func:`rate_trend`), and the
   slope tested by the model the dispersion calls for (see :func:`rate_trend`).
 
 All p-values are two-sided.
@@ -116,7 +117,8 @@ class RateTrendResult:
     p : float
         Two-sided p-value of the slope.
     dispersion : float
-        Pearson dispersion :math:`\\hat\\phi = X^2 / (W - 2)` of the binomial fit.
+        Dispersion :math:`\\hat\\phi` of the weeks (mean square successive difference of the
+        weekly Pearson residuals; see :func:`rate_trend`).
     method : str
         ``"binomial"``, ``"quasi-binomial"`` or ``"week-clustered"``: which model judged
         the slope (see :func:`rate_trend`).
@@ -148,6 +150,23 @@ def _null_result(n_weeks: int, rate: float = np.nan) -> RateTrendResult:
                            n_weeks)
 
 
+def _mssd_dispersion(y, n, pooled: float) -> tuple[float, float]:
+    r"""Dispersion from successive differences of the weekly Pearson residuals, and its df.
+
+    With :math:`r_w = (y_w - \bar p)/\sqrt{\bar p(1-\bar p)/n_w}`, :math:`\hat\phi =
+    \sum_w (r_{w+1}-r_w)^2 / (2(W-1))` (von Neumann's mean square successive difference):
+    unbiased for :math:`\phi` under the null, and a step or a drift in the rate (the
+    alternatives of interest) hardly moves it, whereas the Pearson statistic of a straight
+    line fitted to a step would absorb the step into :math:`\hat\phi`. For Gaussian
+    residuals its variance is :math:`(3W-4)\phi^2/(W-1)^2`, matched by a scaled
+    :math:`\chi^2` on :math:`\nu = 2(W-1)^2/(3W-4)` df (7.6 for 12 weeks).
+    """
+    W = len(y)
+    r = (y - pooled) / np.sqrt(pooled * (1 - pooled) / n)
+    phi = float(np.sum(np.diff(r) ** 2) / (2 * (W - 1)))
+    return phi, 2.0 * (W - 1) ** 2 / (3.0 * W - 4.0)
+
+
 def rate_trend(successes, totals, weeks=None, *, cluster_above: float = 4.0,
                confidence: float = 0.95, min_weeks: int = 4) -> RateTrendResult:
     r"""Trend of a weekly rate on the logit scale, judged against week-to-week variation.
@@ -155,20 +174,28 @@ def rate_trend(successes, totals, weeks=None, *, cluster_above: float = 4.0,
     Model: :math:`\operatorname{logit} E[x_w/n_w] = \beta_0 + \beta_1 t_w` with :math:`t_w` the
     true week index (centred), fitted by statsmodels' binomial GLM on the weekly proportions
     with ``var_weights`` :math:`n_w` (successes may be fractional, e.g. posterior-weighted).
-    The Pearson dispersion :math:`\hat\phi = \sum_w n_w (y_w-\hat\mu_w)^2 / (\hat\mu_w
-    (1-\hat\mu_w)) / (W-2)` chooses the test of :math:`\beta_1 = 0` (two-sided):
+    The dispersion of the weeks, :math:`\hat\phi`, is estimated from successive differences of
+    the weekly Pearson residuals about the pooled rate (:func:`_mssd_dispersion`), not from the
+    residuals of the fitted line: a step in the rate, the typical real change, would otherwise
+    be absorbed into :math:`\hat\phi` and hide itself. It chooses the test of
+    :math:`\beta_1 = 0` (two-sided). The variance is never taken below binomial:
+    :math:`\max(\hat\phi, 1)` scales the binomial standard error, and the slope is referred to a
+    t distribution on the estimator's :math:`\nu = 2(W-1)^2/(3W-4)` df in every case (a normal
+    reference would ignore that :math:`\hat\phi` comes from the same few weeks):
 
     ``binomial`` (:math:`\hat\phi \le 1`)
-        Weeks vary no more than binomial noise: scale fixed at 1, Wald z-test. The rate is
-        never judged against *less* than label-level noise.
-    ``quasi-binomial`` (:math:`1 < \hat\phi \le` ``cluster_above``)
-        Variance :math:`\phi\,\mu(1-\mu)/n_w`: standard errors times :math:`\sqrt{\hat\phi}`,
-        t-test on :math:`W-2` df (as R's ``summary.glm`` for the quasibinomial family).
-    ``week-clustered`` (:math:`\hat\phi >` ``cluster_above``)
-        Week-level noise dominates and no longer scales like :math:`1/n_w`, which the quasi
-        model assumes: the same point estimate with a sandwich covariance clustered by week
-        (each weekly row is one cluster; equivalent to clustering label-level scores by week),
-        small-sample factor :math:`W/(W-1)`, t-test on :math:`W-2` df.
+        Weeks vary no more than binomial noise: scale fixed at 1.
+    ``quasi-binomial`` (:math:`\hat\phi > 1`)
+        Variance :math:`\phi\,\mu(1-\mu)/n_w`: standard errors times :math:`\sqrt{\hat\phi}`
+        (as R's ``summary.glm`` for the quasibinomial family).
+    ``week-clustered`` (:math:`\hat\phi >` ``cluster_above`` and the clustered standard
+        error is the larger)
+        Week-level noise dominates and may no longer scale like :math:`1/n_w`, which the
+        quasi model assumes: the same point estimate with a sandwich covariance clustered by
+        week (each weekly row is one cluster), each week's score inflated by
+        :math:`(1-h_w)^{-1/2}` (CR2, Bell & McCaffrey 2002; the plain sandwich is too small
+        with a dozen clusters). The larger of the quasi and clustered standard errors is
+        used, so choosing between them cannot make the test more liberal than either.
 
     Parameters
     ----------
@@ -190,7 +217,9 @@ def rate_trend(successes, totals, weeks=None, *, cluster_above: float = 4.0,
     References
     ----------
     McCullagh, P. & Nelder, J. A. (1989). Generalized Linear Models, 2nd ed., section 4.5
-    (quasi-likelihood, Pearson dispersion). Williams, D. A. (1982). Extra-binomial variation
+    (quasi-likelihood, Pearson dispersion). Bell, R. M. & McCaffrey, D. F. (2002). Bias
+    reduction in standard errors for linear regression with multi-stage samples. Survey
+    Methodology 28, 169-181. Williams, D. A. (1982). Extra-binomial variation
     in logistic linear models. Applied Statistics 31, 144-148.
     """
     import statsmodels.api as sm
@@ -214,29 +243,27 @@ def rate_trend(successes, totals, weeks=None, *, cluster_above: float = 4.0,
         model = sm.GLM(y, X, family=sm.families.Binomial(), var_weights=n)
         fit = model.fit()
         mu = np.clip(fit.fittedvalues, 1e-12, 1 - 1e-12)
-        phi = float(np.sum(n * (y - mu) ** 2 / (mu * (1 - mu))) / max(W - 2, 1))
+        phi, df = _mssd_dispersion(y, n, pooled)
         beta = float(fit.params[1])
-        if phi <= 1.0:
-            method, se, df = "binomial", float(fit.bse[1]), np.inf
-        elif phi <= cluster_above:
-            method, se, df = "quasi-binomial", float(fit.bse[1] * np.sqrt(phi)), W - 2.0
-        else:
-            method, df = "week-clustered", W - 2.0
-            # sandwich: bread (X' V X)^-1, meat sum_w (score_w)(score_w)'
+        se_quasi = float(fit.bse[1] * np.sqrt(max(phi, 1.0)))
+        method, se = ("binomial" if phi <= 1.0 else "quasi-binomial"), se_quasi
+        if phi > cluster_above:
+            # sandwich: bread (X' V X)^-1, meat sum_w (score_w)(score_w)' with the CR2
+            # (Bell-McCaffrey) leverage adjustment of each week's residual
             v = n * mu * (1 - mu)
             bread = np.linalg.inv(X.T @ (X * v[:, None]))
-            scores = X * (n * (y - mu))[:, None]
-            cov = bread @ (scores.T @ scores) @ bread * W / (W - 1)
-            se = float(np.sqrt(cov[1, 1]))
+            h = np.einsum("ij,jk,ik->i", X * v[:, None], bread, X)
+            r = (n * (y - mu)) / np.sqrt(np.clip(1.0 - h, 1e-6, None))
+            scores = X * r[:, None]
+            cov = bread @ (scores.T @ scores) @ bread
+            se_cl = float(np.sqrt(cov[1, 1]))
+            if se_cl > se_quasi:
+                method, se = "week-clustered", se_cl
     if not np.isfinite(se) or se <= 0:
         return _null_result(W, pooled)
     tstat = beta / se
-    if np.isinf(df):
-        p = float(2 * _st.norm.sf(abs(tstat)))
-        crit = _st.norm.ppf(0.5 + confidence / 2)
-    else:
-        p = float(2 * _st.t.sf(abs(tstat), df))
-        crit = _st.t.ppf(0.5 + confidence / 2, df)
+    p = float(2 * _st.t.sf(abs(tstat), df))
+    crit = _st.t.ppf(0.5 + confidence / 2, df)
     expit = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
     b0 = float(fit.params[0])
     return RateTrendResult(beta, beta - crit * se, beta + crit * se, p, phi, method, df,
