@@ -123,7 +123,7 @@ class RateTrendResult:
         ``"binomial"``, ``"quasi-binomial"`` or ``"week-clustered"``: which model judged
         the slope (see :func:`rate_trend`).
     df : float
-        Degrees of freedom of the reference t distribution (``inf``: normal).
+        Degrees of freedom of the reference t distribution (those of the dispersion).
     rate_first, rate_last : float
         Fitted rate at the first and last week.
     n_weeks : int
