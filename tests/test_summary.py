@@ -135,11 +135,29 @@ def test_knowledge_gap_found_with_examples(report):
     top = gaps.iloc[0]
     # planted: team 'gap' labels 60% of 'hate' items as 'ok' (others about 2.5%)
     assert (top["team"], top["true"], top["given"]) == ("gap", "hate", "ok")
-    assert 0.4 < top["rate"] < 0.8  # ~35 hate judgments by the team: sd of the rate ~0.08
+    assert 0.4 < top["team_rate"] < 0.8  # ~90 hate judgments by the team: sd of the rate ~0.05
+    # one notion of gap: every gap shown is significant after the run's FDR control
+    assert (gaps["q"] <= report.trends.alpha).all()
+    assert (gaps["effect_lo"] <= gaps["effect"]).all() and (gaps["effect"] <= gaps["effect_hi"]).all()
     ex = report.gap_examples
     ex_gap = ex[(ex["team"] == "gap") & (ex["true"] == "hate")]
     assert 1 <= len(ex_gap) <= 3
     assert ex_gap["text"].str.startswith("post ").all()
+    # the examples are items the team labelled 'ok'
+    lab = report.dataset.labels
+    team_ok = lab[(lab["team"] == "gap") & (lab["label"] == "ok")]["item_id"]
+    assert set(ex_gap["item_id"]) <= set(team_ok)
+    # the heatmaps put the gap team first
+    assert summary.heatmap_teams(report)[0] == "gap"
+
+
+def test_team_confusions_rows_are_distributions(report):
+    conf = report.confusions
+    rows = conf.groupby(["team", "true"])["rate"].sum()
+    np.testing.assert_allclose(rows.to_numpy(), 1.0, atol=1e-9)
+    assert "model" not in set(conf["team"])  # model annotators have their own section
+    hate_ok = conf.set_index(["team", "true", "given"]).loc[("gap", "hate", "ok"), "rate"]
+    assert hate_ok > 0.35  # planted 0.6; the soft reference dilutes it a little
 
 
 def test_model_disagreement_found(report):
@@ -156,7 +174,8 @@ def test_findings_most_important_first_and_link_to_sections(report):
     order = f["severity"].map({"alert": 0, "watch": 1, "info": 2})
     assert order.is_monotonic_increasing
     assert set(f["section"]) <= set(summary.SECTIONS)
-    assert any("gap" in s and "'hate'" in s for s in f["finding"])
+    assert any("gap" in s and "`hate`" in s and sec == "gaps"
+               for s, sec in zip(f["finding"], f["section"], strict=True))
     out = summary.findings_html(f)
     for sec in f["section"]:
         assert f'href="#{summary.anchor(sec)}"' in out

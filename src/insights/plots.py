@@ -22,7 +22,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-__all__ = ["Figure", "figure_html", "scorecard", "confusion_heatmaps", "model_disagreement"]
+__all__ = ["Figure", "figure_html", "scorecard", "confusion_heatmaps", "model_disagreement",
+           "team_trends", "volume_forecast", "TREND_METRICS"]
 
 _DPI = 96
 
@@ -167,4 +168,135 @@ def model_disagreement(pairs: pd.DataFrame, top: int = 10) -> Figure:
     alt = ("Bar chart of the most frequent disagreements: " + "; ".join(
         f"{r.annotator_id} says '{r.model_label}' where humans say '{r.consensus}' on "
         f"{r.items} items ({r.share:.0%})" for r in d.itertuples(index=False)) + ".")
+    return Figure(fig, alt=alt)
+
+
+#: Weekly quality series drawn per team: column -> (legend label, interval columns or None).
+TREND_METRICS = {
+    "gold_accuracy": ("accuracy on gold (95% interval)", ("gold_lo", "gold_hi")),
+    "est_accuracy": ("model-estimated accuracy", None),
+    "agreement": ("agreement", None),
+}
+
+
+def team_trends(series: pd.DataFrame, findings: pd.DataFrame | None = None, *,
+                level: str = "market/team", max_panels: int = 8) -> Figure:
+    """Weekly quality series, one panel per team, with located changes marked.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        :func:`insights.trends.weekly_series` (``TrendReport.series``): rows of ``level``
+        with ``week_start`` and the columns of :data:`TREND_METRICS`.
+    findings : pandas.DataFrame, optional
+        ``TrendReport.findings``: each significant trend of a panel's team with a ``since``
+        date is drawn as a dashed vertical line at the start of the change.
+    """
+    title = "Weekly quality per vendor team"
+    s = series[series["level"] == level] if len(series) else series
+    if s.empty:
+        return _empty(title, "no weekly series in this period")
+    sns.set_theme(style="whitegrid", context="notebook")
+    teams = sorted(s["team"].astype(str).unique())[:max_panels]
+    ncol = min(2, len(teams))
+    nrow = int(np.ceil(len(teams) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(6.2 * ncol, 3.2 * nrow + 0.6), squeeze=False,
+                             sharey=True)
+    pal = sns.color_palette("colorblind")
+    parts = []
+    for ax, team in zip(axes.ravel(), teams, strict=False):
+        t = s[s["team"].astype(str) == team].sort_values("week_start")
+        x = pd.to_datetime(t["week_start"]).dt.tz_localize(None)
+        for (col, (label, band)), colour in zip(TREND_METRICS.items(), pal, strict=False):
+            if col not in t or t[col].isna().all():
+                continue
+            ax.plot(x, t[col], marker="o", markersize=3, color=colour, label=label)
+            if band and all(b in t for b in band):
+                ax.fill_between(x, t[band[0]], t[band[1]], color=colour, alpha=0.15,
+                                linewidth=0)
+        marks = []
+        if findings is not None and len(findings):
+            f = findings[(findings["kind"] == "trend") & (findings["level"] == level)
+                         & (findings["team"].astype(str) == team) & findings["since"].notna()
+                         & findings["metric"].isin(list(TREND_METRICS))]
+            for since, grp in f.groupby("since", sort=True):
+                when = pd.Timestamp(since).tz_localize(None)
+                ax.axvline(when, color="0.25", linestyle="--", linewidth=1.2)
+                what = ", ".join(sorted(set(grp["metric"].map(
+                    lambda m: TREND_METRICS[m][0].split(" (")[0]))))
+                ax.annotate(f"change: {what}", (when, 1.0), xycoords=("data", "axes fraction"),
+                            xytext=(3, -12), textcoords="offset points", fontsize=7)
+                marks.append(f"{what} changed from the week of {when:%d %b %Y}")
+        ax.set_title(f"team {team}", fontsize=10)
+        ax.set_xlabel("week starting")
+        ax.set_ylabel("share")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        first, last = t.iloc[0], t.iloc[-1]
+        parts.append(f"team {team}: model-estimated accuracy {first['est_accuracy']:.0%} in the "
+                     f"first week and {last['est_accuracy']:.0%} in the last"
+                     + (f"; {'; '.join(marks)}" if marks else "; no significant change"))
+    for ax in axes.ravel()[len(teams):]:
+        ax.set_axis_off()
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize="small", frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    alt = ("Line charts of weekly accuracy on gold, model-estimated accuracy and agreement, one "
+           "panel per vendor team; dashed lines mark where a significant change starts. "
+           + ". ".join(parts) + ".")
+    return Figure(fig, alt=alt)
+
+
+def volume_forecast(history: pd.DataFrame, forecast: pd.DataFrame) -> Figure:
+    """Weekly item volume per queue: the history and the forecast with its interval.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        :func:`insights.forecast.weekly_volume` (``queue``, ``week_start``, ``volume``).
+    forecast : pandas.DataFrame
+        :func:`insights.forecast.forecast_volume` (``queue``, ``week_start``, ``volume``,
+        ``volume_lo``, ``volume_hi``, ``level``).
+    """
+    title = "Weekly items per queue: history and forecast"
+    if forecast is None or forecast.empty:
+        return _empty(title, "no forecast for this period")
+    sns.set_theme(style="whitegrid", context="notebook")
+    queues = sorted(forecast["queue"].astype(str).unique())
+    ncol = min(3, len(queues))
+    nrow = int(np.ceil(len(queues) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.2 * nrow + 0.6), squeeze=False)
+    pal = sns.color_palette("colorblind")
+    level = float(forecast["level"].iat[0])
+    parts = []
+    for ax, q in zip(axes.ravel(), queues, strict=False):
+        h = history[history["queue"].astype(str) == q].sort_values("week_start")
+        f = forecast[forecast["queue"].astype(str) == q].sort_values("week_start")
+        hx = pd.to_datetime(h["week_start"]).dt.tz_localize(None)
+        fx = pd.to_datetime(f["week_start"]).dt.tz_localize(None)
+        ax.plot(hx, h["volume"], marker="o", markersize=3, color=pal[0], label="items (history)")
+        ax.plot(fx, f["volume"], marker="o", markersize=3, linestyle="--", color=pal[1],
+                label="forecast (median)")
+        ax.fill_between(fx, f["volume_lo"], f["volume_hi"], color=pal[1], alpha=0.2,
+                        linewidth=0, label=f"{level:.0%} prediction interval")
+        ax.set_ylim(bottom=0)
+        ax.set_title(f"queue {q}", fontsize=10)
+        ax.set_xlabel("week starting")
+        ax.set_ylabel("items")
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        last = h["volume"].iat[-1] if len(h) else float("nan")
+        parts.append(f"queue {q}: {last:,.0f} items in the last week, forecast "
+                     f"{f['volume'].iat[0]:,.0f} ({f['volume_lo'].iat[0]:,.0f} to "
+                     f"{f['volume_hi'].iat[0]:,.0f}) next week and {f['volume'].iat[-1]:,.0f} "
+                     f"({f['volume_lo'].iat[-1]:,.0f} to {f['volume_hi'].iat[-1]:,.0f}) in "
+                     f"{len(f)} weeks")
+    for ax in axes.ravel()[len(queues):]:
+        ax.set_axis_off()
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize="small", frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    alt = ("Line charts of weekly items per queue with the forecast and its "
+           f"{level:.0%} prediction interval shaded. " + "; ".join(parts) + ".")
     return Figure(fig, alt=alt)

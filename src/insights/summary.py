@@ -2,17 +2,28 @@
 
 The notebook ``notebooks/market_report.ipynb`` only loads, calls and shows; the logic lives here
 so that it is tested. :func:`build_report` loads one market's data for a period, fits the
-aggregation model and assembles the tables of the report sections (DESIGN.md, "The per-market
-report"):
+aggregation model and calls the package's modules for every section of the report (DESIGN.md,
+"The per-market report"):
 
 1. headline findings (:func:`headline_findings`), plain sentences, most important first, each
-   linking to the section that holds its evidence;
+   linking to the section that holds its evidence (the significant trends and gaps included);
 2. scale and quality at a glance (:func:`scale_numbers`);
-3. the vendor team scorecard (:func:`team_scorecard`);
-4. knowledge gaps: per-team confusion matrices with example items (:func:`knowledge_gaps`);
+3. the vendor team scorecard (:func:`team_scorecard`: :func:`insights.quality.rollup` of
+   :func:`insights.quality.annotator_quality`, with the model-estimated accuracy and its
+   credible interval from :class:`insights.confidence.HierarchicalDawidSkene`);
+4. knowledge gaps: the FDR-tested gaps of :func:`insights.trends.analyze` with example items,
+   and per-team confusion heatmaps (:func:`team_confusions`, :func:`knowledge_gaps`);
+5. trends: :func:`insights.trends.analyze` (weekly series, trend and change tests, one
+   Benjamini-Hochberg/Yekutieli adjustment across everything tested; :func:`fdr_statement`);
+6. confidence: :func:`confidence_summary` (calibration against gold of majority vote,
+   Dawid-Skene and the hierarchical model; team accuracy with credible intervals; the
+   re-review list);
 8. the model/LLM annotator's disagreements with the human consensus
-   (:func:`model_disagreements`);
+   (:func:`model_disagreements`, from :func:`insights.quality.model_disagreements`);
+9. forecast: :func:`insights.forecast.forecast_volume` and :func:`staffing_sentence`;
 10. methods and provenance (:func:`provenance`).
+
+(7, allocation, has no module yet and is not in the report.)
 
 Safety: every string that comes from data is escaped before it becomes HTML
 (:func:`html_table`, :func:`findings_html`); annotator ids can be replaced by stable salted
@@ -26,6 +37,7 @@ import html
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -39,6 +51,7 @@ import pandas as pd
 
 from insights import __version__
 from insights import data as _data
+from insights import quality as _quality
 from insights._io import write_table, write_text
 
 __all__ = [
@@ -56,12 +69,27 @@ __all__ = [
     "rank_bands",
     "scale_numbers",
     "team_confusions",
+    "analyze_trends",
     "knowledge_gaps",
+    "gap_examples",
+    "fdr_statement",
+    "trend_tests_view",
+    "fit_confidence",
+    "ConfidenceSummary",
+    "confidence_summary",
+    "staffing_sentence",
     "model_disagreements",
     "item_confidence",
     "headline_findings",
     "findings_html",
     "html_table",
+    "details",
+    "paragraph",
+    "sentences_html",
+    "calibration_view",
+    "forecast_view",
+    "volume_forecast",
+    "GAP_COLUMNS",
     "provenance",
     "MarketReport",
     "build_report",
@@ -70,6 +98,8 @@ __all__ = [
     "notebook_params",
     "report_header",
     "scorecard_view",
+    "gaps_view",
+    "team_accuracy_view",
     "heatmap_teams",
 ]
 
@@ -79,7 +109,10 @@ SECTIONS = {
     "scale": "Scale and quality at a glance",
     "scorecard": "Vendor team scorecard",
     "gaps": "Knowledge gaps",
+    "trends": "Trends",
+    "confidence": "Confidence",
     "model": "Model and LLM annotators",
+    "forecast": "Forecast",
     "methods": "Methods and provenance",
 }
 
@@ -179,8 +212,9 @@ def pseudonymize(ds: _data.Dataset, salt: str) -> _data.Dataset:
 class Posterior:
     """Item posteriors of an aggregation model, in the encoding of ``enc``.
 
-    ``probas`` is items x classes (rows sum to 1), ``confusions`` annotators x K x K
-    (true class x given label, rows sum to 1), ``priors`` the class prevalence.
+    ``probas`` is items x classes (rows sum to 1; gold items clamped to their gold answer),
+    ``confusions`` annotators x K x K (true class x given label, rows sum to 1), ``priors`` the
+    class prevalence, ``model`` the fitted estimator.
     """
 
     enc: _data.Encoded
@@ -188,6 +222,7 @@ class Posterior:
     confusions: np.ndarray
     priors: np.ndarray
     method: str
+    model: Any = None
 
     @property
     def labels(self) -> np.ndarray:
@@ -197,85 +232,67 @@ class Posterior:
     def confidence(self) -> np.ndarray:
         return self.probas.max(axis=1)
 
+    def frame(self) -> pd.DataFrame:
+        """``probas`` as an item_id x class DataFrame (an estimator's ``probas_``)."""
+        return pd.DataFrame(self.probas, index=pd.Index(self.enc.item_ids, name="item_id"),
+                            columns=pd.Index(self.enc.classes, name="class"))
 
-def _confusions_from(enc: _data.Encoded, probas: np.ndarray, smoothing: float = 1.0) -> np.ndarray:
-    """M-step: expected confusion counts sum_i p_ik [label_ij = l] per annotator, smoothed."""
-    k = enc.n_classes
-    counts = (enc.incidence_t @ probas).reshape(enc.n_annotators, k, k)  # [j, l, k]
-    counts = counts.transpose(0, 2, 1) + smoothing / k  # [j, k(true), l(given)]
-    return counts / counts.sum(axis=2, keepdims=True)
+    def unclamped(self) -> pd.DataFrame:
+        """Posteriors from the judgments alone (gold answers not clamped): one E-step with the
+        fitted confusions and priors. Calibration against gold needs these, otherwise gold
+        items look perfectly calibrated (the same convention as
+        ``HierarchicalDawidSkene.gold_probas_``)."""
+        from insights.reliability._base import log_likelihood_matrix, log_normalize
+
+        log_c = np.log(np.clip(self.confusions, 1e-300, None))
+        log_p = np.log(np.clip(self.priors, 1e-300, None))
+        p, _ = log_normalize(log_likelihood_matrix(self.enc, log_c, log_p))
+        return pd.DataFrame(p, index=pd.Index(self.enc.item_ids, name="item_id"),
+                            columns=pd.Index(self.enc.classes, name="class"))
 
 
 def fit_model(ds: _data.Dataset, method: str = "dawid-skene") -> Posterior:
     """Fit the aggregation model named ``method`` (``insights.reliability.make_aggregator``).
 
-    Falls back to majority vote when ``insights.reliability`` is not available. Confusion
-    matrices come from the model when it has them, otherwise from one M-step on its posteriors.
+    Confusion matrices come from the model when it has them, otherwise from the expected
+    confusions under its posteriors (:func:`insights.quality.annotator_confusions`, one
+    pseudo-judgment spread over each row).
     """
+    from insights import reliability
+
     enc = ds.encode()
-    probas = confusions = priors = None
-    try:
-        from insights import reliability
-    except ImportError:  # pragma: no cover - the package core always has it
-        reliability = None
-    if reliability is not None and hasattr(reliability, "make_aggregator"):
-        model = reliability.make_aggregator(method)
-        model.fit(enc)
-        p = model.probas_
-        if isinstance(p, pd.DataFrame):
-            p = p.reindex(index=enc.item_ids, columns=enc.classes).to_numpy(float)
-        probas = np.asarray(p, dtype=float)
-        conf = getattr(model, "confusions_", None)
-        ann = getattr(model, "annotator_ids_", None)
-        if conf is not None and ann is not None and len(ann) == enc.n_annotators:
-            order = pd.Index(np.asarray(ann, dtype=object)).get_indexer(enc.annotator_ids)
-            if (order >= 0).all():
-                confusions = np.asarray(conf, float)[order]
-        pri = getattr(model, "priors_", None)
-        if pri is not None:
-            priors = np.asarray(pri, float).reshape(-1)
-    else:
-        method = "majority"
-        counts = enc.item_counts.toarray()
-        probas = counts / counts.sum(axis=1, keepdims=True)
+    model = reliability.make_aggregator(method)
+    model.fit(enc)
+    p = model.probas_
+    if isinstance(p, pd.DataFrame):
+        p = p.reindex(index=enc.item_ids, columns=enc.classes).to_numpy(float)
+    probas = np.asarray(p, dtype=float)
+    confusions = priors = None
+    conf = getattr(model, "confusions_", None)
+    ann = getattr(model, "annotator_ids_", None)
+    if conf is not None and ann is not None and len(ann) == enc.n_annotators:
+        order = pd.Index(np.asarray(ann, dtype=object)).get_indexer(enc.annotator_ids)
+        if (order >= 0).all():
+            confusions = np.asarray(conf, float)[order]
     if confusions is None:
-        confusions = _confusions_from(enc, probas)
+        confusions = _quality.annotator_confusions(enc, probas, smoothing=1.0 / enc.n_classes)
+    pri = getattr(model, "priors_", None)
+    if pri is not None:
+        priors = np.asarray(pri, float).reshape(-1)
     if priors is None or len(priors) != enc.n_classes:
         priors = probas.mean(axis=0)
-    return Posterior(enc=enc, probas=probas, confusions=confusions, priors=priors, method=method)
+    return Posterior(enc=enc, probas=probas, confusions=confusions, priors=priors,
+                     method=method, model=model)
 
 
 # --------------------------------------------------------------------------------------------
 # quality tables
 # --------------------------------------------------------------------------------------------
-def _wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval (Wilson 1927) for k successes in n trials; NaN where n = 0."""
-    k = np.asarray(k, float)
-    n = np.asarray(n, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        den = 1 + z**2 / n
-        mid = (p + z**2 / (2 * n)) / den
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return np.where(n > 0, mid - half, np.nan), np.where(n > 0, mid + half, np.nan)
-
-
 def annotator_quality(ds: _data.Dataset, post: Posterior) -> pd.DataFrame:
-    """One row per annotator (:func:`insights.quality.annotator_quality`, the table of
-    ``insights annotators``): team, market, kind, n_labels, accuracy vs gold with Wilson
-    interval (``accuracy_gold_low``/``_high``), model-estimated accuracy
-    (``accuracy_estimated``), bias-corrected quality (``quality_bias_corrected``, Ipeirotis et
-    al. 2010: 1 for a perfect annotator, 0 for a spammer) and Cohen's kappa vs the consensus
-    (``kappa_consensus``)."""
-    from insights import quality as _quality
-
+    """:func:`insights.quality.annotator_quality` (the table of ``insights annotators``) with
+    the model's confusions and priors, as a flat table sorted by team and annotator."""
     q = _quality.annotator_quality(post.enc, post.probas, annotators=ds.annotator_table(),
                                    confusions=post.confusions, priors=post.priors)
-    q = q.rename(columns={"accuracy_gold_lo": "accuracy_gold_low",
-                          "accuracy_gold_hi": "accuracy_gold_high",
-                          "estimated_accuracy": "accuracy_estimated",
-                          "quality": "quality_bias_corrected",
-                          "agreement": "kappa_consensus"})
     q = q.rename_axis("annotator_id").reset_index()
     q["annotator_id"] = q["annotator_id"].astype(str)
     q["team"] = q["team"].fillna("(no team)").astype(str)
@@ -315,69 +332,72 @@ def rank_bands(point: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np
 
 
 def team_scorecard(ds: _data.Dataset, post: Posterior, quality: pd.DataFrame, *,
-                   default_cost: float = 0.0, min_gold: int = 30) -> pd.DataFrame:
+                   team_accuracy: pd.DataFrame | None = None, default_cost: float = 0.0,
+                   min_gold: int = 30) -> pd.DataFrame:
     """One row per vendor team, ranked by accuracy vs gold (model estimate where gold is thin).
 
-    Columns: team, annotators, judgments, items, gold judgments, accuracy vs gold with a Wilson
-    interval (pooled over the team's gold judgments), model-estimated accuracy, bias-corrected
-    quality and kappa vs consensus (judgment-weighted means over the team's annotators),
+    Accuracy vs gold (Wilson interval over the team's pooled gold judgments), bias-corrected
+    quality and kappa vs consensus (judgment-weighted means over the team's annotators) come
+    from :func:`insights.quality.rollup` of ``quality``; the model-estimated accuracy and its
+    interval from ``team_accuracy`` (``HierarchicalDawidSkene.team_accuracy_``: posterior mean
+    and credible interval), else from the rollup (bootstrap over annotators). Also:
     throughput (judgments per active day), median handle time, cost per judgment, and the
-    best/worst rank compatible with the intervals.
+    best/worst rank compatible with the intervals (:func:`rank_bands`).
     """
     lab = ds.labels
     enc = post.enc
     team_of = quality.set_index("annotator_id")["team"]
-    teams = lab["annotator_id"].map(team_of).fillna("(no team)").to_numpy()
-    g = enc.gold[enc.item]
-    correct = (enc.label == g) & (g >= 0)
     frame = pd.DataFrame({
-        "team": teams, "item": enc.item, "annotator": enc.annotator,
-        "on_gold": g >= 0, "correct": correct,
-        "cost": _cost_per_judgment(ds, default_cost),
-        "est": post.probas[enc.item, enc.label],
-    })
+        "team": lab["annotator_id"].map(team_of).fillna("(no team)").to_numpy(),
+        "item": enc.item, "cost": _cost_per_judgment(ds, default_cost)})
     if "labeled_at" in lab.columns:
         frame["day"] = lab["labeled_at"].dt.floor("D").to_numpy()
     if "handle_seconds" in lab.columns:
         frame["handle"] = lab["handle_seconds"].to_numpy(float)
     grp = frame.groupby("team", sort=True)
+    roll = _quality.rollup(quality, by="team").sort_index()
     out = pd.DataFrame({
-        "annotators": grp["annotator"].nunique(),
-        "judgments": grp.size(),
+        "annotators": roll["annotators"],
+        "judgments": roll["judgments"],
         "items": grp["item"].nunique(),
-        "gold_judgments": grp["on_gold"].sum().astype(int),
-        "gold_correct": grp["correct"].sum().astype(int),
-        "accuracy_estimated": grp["est"].mean(),
+        "gold_judgments": roll["n_gold"].astype(int),
+        "accuracy_gold": roll["accuracy_gold"],
+        "accuracy_gold_low": roll["accuracy_gold_lo"],
+        "accuracy_gold_high": roll["accuracy_gold_hi"],
         "cost_per_judgment": grp["cost"].mean(),
         "cost_total": grp["cost"].sum(),
+        "quality_bias_corrected": roll["quality"],
+        "kappa_consensus": roll["agreement"],
     })
-    w = quality.assign(w=quality["n_labels"])
-    for col in ("quality_bias_corrected", "kappa_consensus"):
-        v = w.dropna(subset=[col])
-        out[col] = (v[col] * v["w"]).groupby(v["team"]).sum() / v.groupby("team")["w"].sum()
+    if team_accuracy is not None and len(team_accuracy):
+        ta = team_accuracy.reindex(out.index)
+        out["accuracy_estimated"] = ta["accuracy"].astype(float)
+        out["accuracy_estimated_low"] = ta["lower"].astype(float)
+        out["accuracy_estimated_high"] = ta["upper"].astype(float)
+    else:
+        out["accuracy_estimated"] = roll["estimated_accuracy"]
+        out["accuracy_estimated_low"] = roll["estimated_accuracy_lo"]
+        out["accuracy_estimated_high"] = roll["estimated_accuracy_hi"]
     out["throughput_per_day"] = (grp.size() / grp["day"].nunique()) if "day" in frame else np.nan
     out["median_handle_seconds"] = grp["handle"].median() if "handle" in frame else np.nan
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["accuracy_gold"] = np.where(out["gold_judgments"] > 0,
-                                        out["gold_correct"] / out["gold_judgments"], np.nan)
-    lo, hi = _wilson(out["gold_correct"].to_numpy(), out["gold_judgments"].to_numpy())
-    out["accuracy_gold_low"], out["accuracy_gold_high"] = lo, hi
     enough = out["gold_judgments"].to_numpy() >= min_gold
     out["ranked_by"] = np.where(enough, "gold", "model estimate")
-    key = np.where(enough, out["accuracy_gold"], out["accuracy_estimated"])
-    out["rank_key"] = key
-    out = out.reset_index().sort_values(["rank_key", "team"], ascending=[False, True])
+    out["rank_key"] = np.where(enough, out["accuracy_gold"], out["accuracy_estimated"])
+    lo = np.where(enough, out["accuracy_gold_low"], out["accuracy_estimated_low"])
+    hi = np.where(enough, out["accuracy_gold_high"], out["accuracy_estimated_high"])
+    out["band_lo"], out["band_hi"] = lo, hi
+    out = out.rename_axis("team").reset_index().sort_values(["rank_key", "team"],
+                                                            ascending=[False, True])
     out = out.reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    best, worst = rank_bands(out["rank_key"].to_numpy(),
-                             np.where(out["ranked_by"] == "gold", out["accuracy_gold_low"], np.nan),
-                             np.where(out["ranked_by"] == "gold", out["accuracy_gold_high"], np.nan))
-    out["rank_best"], out["rank_worst"] = best, worst
+    out["rank_best"], out["rank_worst"] = rank_bands(
+        out["rank_key"].to_numpy(float), out["band_lo"].to_numpy(float),
+        out["band_hi"].to_numpy(float))
     cols = ["rank", "team", "annotators", "judgments", "items", "gold_judgments",
             "accuracy_gold", "accuracy_gold_low", "accuracy_gold_high", "accuracy_estimated",
-            "quality_bias_corrected", "kappa_consensus", "throughput_per_day",
-            "median_handle_seconds", "cost_per_judgment", "cost_total", "ranked_by",
-            "rank_best", "rank_worst"]
+            "accuracy_estimated_low", "accuracy_estimated_high", "quality_bias_corrected",
+            "kappa_consensus", "throughput_per_day", "median_handle_seconds",
+            "cost_per_judgment", "cost_total", "ranked_by", "rank_best", "rank_worst"]
     return out[cols]
 
 
@@ -437,66 +457,73 @@ def scale_table(scale: Mapping[str, float], currency: str = "USD") -> pd.DataFra
     return pd.DataFrame(rows, columns=["measure", "value"])
 
 
-def team_confusions(ds: _data.Dataset, post: Posterior, *, use_gold: bool = False) -> pd.DataFrame:
+def team_confusions(ds: _data.Dataset, post: Posterior) -> pd.DataFrame:
     """Long table of per-team confusion rates of human annotators: team, true, given, n, rate.
 
-    The reference class of an item is the model's posterior (soft: each judgment counts with the
-    item's posterior weights), so every judgment informs the matrix, not only gold ones; with
-    ``use_gold`` only gold items count, with their trusted answer. ``rate`` is the share of the
-    team's judgments on true class ``true`` that said ``given`` (rows sum to 1).
+    The expected confusion counts of every annotator under the model's posteriors
+    (:func:`insights.quality.annotator_confusions`, unnormalised: every judgment informs the
+    matrix, not only gold ones) summed over the team; ``rate`` is the share of the team's
+    judgments on true class ``true`` that said ``given`` (rows sum to 1). Model annotators have
+    their own section and are left out.
     """
     enc = post.enc
     k = enc.n_classes
-    team_of = ds.annotator_table()["team"] if "team" in ds.annotator_table() else None
-    teams = (pd.Series(enc.annotator_ids).map(team_of).fillna("(no team)").to_numpy()
-             if team_of is not None else np.full(enc.n_annotators, "(no team)", dtype=object))
-    kinds = ds.annotator_table()["kind"].reindex(enc.annotator_ids).fillna("human").to_numpy()
-    human = kinds[enc.annotator] != "model"  # model annotators have their own section
-    t_codes, t_names = pd.factorize(teams[enc.annotator][human], sort=True)
-    if use_gold:
-        keep = (enc.gold[enc.item] >= 0)[human]
-        w = np.zeros((keep.sum(), k))
-        w[np.arange(keep.sum()), enc.gold[enc.item][human][keep]] = 1.0
-    else:
-        keep = np.ones(int(human.sum()), bool)
-        w = post.probas[enc.item[human]]
-    counts = np.zeros((len(t_names), k, k))
-    for true in range(k):
-        np.add.at(counts[:, true, :], (t_codes[keep], enc.label[human][keep]), w[:, true])
-    rows = counts.sum(axis=2, keepdims=True)
+    meta = ds.annotator_table().reindex(enc.annotator_ids)
+    teams = meta["team"].fillna("(no team)").astype(str).to_numpy()
+    human = (meta["kind"].fillna("human") != "model").to_numpy()
+    counts = _quality.annotator_confusions(enc, post.probas, normalize=False)[human]
+    t_codes, t_names = pd.factorize(teams[human], sort=True)
+    per_team = np.zeros((len(t_names), k, k))
+    np.add.at(per_team, t_codes, counts)
+    rows = per_team.sum(axis=2, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(rows > 0, counts / rows, np.nan)
+        rate = np.where(rows > 0, per_team / rows, np.nan)
     tt, kk, ll = np.meshgrid(np.arange(len(t_names)), np.arange(k), np.arange(k), indexing="ij")
     return pd.DataFrame({
         "team": np.asarray(t_names, dtype=object)[tt.ravel()].astype(str),
         "true": enc.classes[kk.ravel()].astype(str),
         "given": enc.classes[ll.ravel()].astype(str),
-        "n": counts.ravel(),
+        "n": per_team.ravel(),
         "rate": rate.ravel(),
     })
 
 
-def knowledge_gaps(confusions: pd.DataFrame, *, threshold: float = 0.15,
-                   min_n: float = 20.0, margin: float = 0.05) -> pd.DataFrame:
-    """Off-diagonal confusions where a team stands out: team, true, given, rate, others, n.
+# --------------------------------------------------------------------------------------------
+# trends and knowledge gaps (insights.trends)
+# --------------------------------------------------------------------------------------------
+def analyze_trends(ds: _data.Dataset, post: Posterior, *, alpha: float = 0.05,
+                   method: str = "bh", gap_min_n: float = 20.0):
+    """:func:`insights.trends.analyze` on the report's period with the report model's item
+    posteriors (not refitted). Without timestamps there is nothing to trend: an empty
+    :class:`insights.trends.TrendReport` (no tests, no gaps)."""
+    from insights import trends
+    from insights.trends.findings import COLUMNS
 
-    A gap is a (team, true class, given label) whose rate is at least ``threshold``, exceeds the
-    other teams' pooled rate by at least ``margin``, and rests on at least ``min_n`` (expected)
-    judgments of that true class. Sorted by excess over the other teams.
+    if "labeled_at" not in ds.labels.columns:
+        empty = pd.DataFrame(columns=COLUMNS)
+        return trends.TrendReport(findings=empty, tests=empty, series=pd.DataFrame(),
+                                  gaps=pd.DataFrame(), mix=pd.DataFrame(), alpha=alpha,
+                                  method=method, n_tests=0)
+    return trends.analyze(ds, alpha=alpha, method=method, posteriors=post.frame(),
+                          gap_min_count=gap_min_n)
+
+
+GAP_COLUMNS = ["team", "true", "given", "team_rate", "rest_rate", "effect", "effect_lo",
+               "effect_hi", "p", "q", "team_n", "sentence", "examples"]
+
+
+def knowledge_gaps(trend) -> pd.DataFrame:
+    """The knowledge gaps of a :class:`insights.trends.TrendReport` that are significant after
+    the run's false-discovery control (``q <= alpha``), most significant first.
+
+    Columns :data:`GAP_COLUMNS`: the team's rate of labelling ``true`` as ``given`` against the
+    rest of its market's pool, the difference with its 95% interval, ``p``, ``q``, the team's
+    (soft) judgments of the class, the plain sentence and example item ids.
     """
-    off = confusions[confusions["true"] != confusions["given"]].copy()
-    per_row = confusions.groupby(["team", "true"])["n"].sum().rename("row_n")
-    off = off.join(per_row, on=["team", "true"])
-    tot = off.groupby(["true", "given"])[["n"]].sum().rename(columns={"n": "all_n"})
-    rows_all = confusions.groupby("true")["n"].sum().rename("all_row_n")
-    off = off.join(tot, on=["true", "given"]).join(rows_all, on="true")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        off["others"] = (off["all_n"] - off["n"]) / (off["all_row_n"] - off["row_n"])
-    off["excess"] = off["rate"] - off["others"].fillna(0.0)
-    gaps = off[(off["rate"] >= threshold) & (off["excess"] >= margin) & (off["row_n"] >= min_n)]
-    gaps = gaps.sort_values(["excess", "team"], ascending=[False, True])
-    return gaps[["team", "true", "given", "rate", "others", "excess", "row_n"]].rename(
-        columns={"row_n": "n"}).reset_index(drop=True)
+    g = trend.gaps
+    if g is None or g.empty or "significant" not in g:
+        return pd.DataFrame(columns=GAP_COLUMNS)
+    return g.loc[g["significant"].astype(bool), GAP_COLUMNS].reset_index(drop=True)
 
 
 def _item_text(ds: _data.Dataset, item_ids: Sequence[str]) -> np.ndarray:
@@ -511,91 +538,302 @@ def _item_text(ds: _data.Dataset, item_ids: Sequence[str]) -> np.ndarray:
 
 def gap_examples(ds: _data.Dataset, post: Posterior, gaps: pd.DataFrame,
                  n_examples: int = 3) -> pd.DataFrame:
-    """Example items for each gap: judgments by the team that said ``given`` on items whose
-    reference (gold, else the model's label) is ``true``, most confident references first."""
+    """Example items of each gap (the ``examples`` that :func:`insights.trends.analyze` picked:
+    a team member gave ``given`` where ``true`` is the most likely truth, most certain first),
+    with where the reference comes from (gold or the model), its confidence and the item text.
+    """
+    cols = ["team", "true", "given", "item_id", "reference_from", "confidence", "text"]
     enc = post.enc
-    if gaps.empty:
-        return pd.DataFrame(columns=["team", "true", "given", "item_id", "reference_from",
-                                     "confidence", "text"])
-    team_of = ds.annotator_table()["team"]
-    teams = pd.Series(enc.annotator_ids).map(team_of).fillna("(no team)").to_numpy()[enc.annotator]
-    ref = np.where(enc.gold >= 0, enc.gold, post.labels)
-    cls = {c: i for i, c in enumerate(enc.classes)}
+    index = pd.Index(enc.item_ids.astype(str))
     out = []
     for gap in gaps.itertuples(index=False):
-        hit = np.flatnonzero((teams == gap.team) & (enc.label == cls[gap.given])
-                             & (ref[enc.item] == cls[gap.true]))
-        items = pd.unique(enc.item[hit])
-        conf = np.where(enc.gold[items] >= 0, 1.0, post.confidence[items])
-        items = items[np.lexsort((enc.item_ids[items].astype(str), -conf))][:n_examples]
-        for it in items:
-            out.append({"team": gap.team, "true": gap.true, "given": gap.given,
-                        "item_id": str(enc.item_ids[it]),
-                        "reference_from": "gold" if enc.gold[it] >= 0 else "model",
-                        "confidence": 1.0 if enc.gold[it] >= 0 else float(post.confidence[it])})
-    ex = pd.DataFrame(out)
+        ids = [str(i) for i in list(gap.examples)[:n_examples]]
+        for it, pos in zip(ids, index.get_indexer(ids), strict=True):
+            gold = pos >= 0 and enc.gold[pos] >= 0
+            conf = 1.0 if gold else (float(post.confidence[pos]) if pos >= 0 else np.nan)
+            out.append({"team": gap.team, "true": gap.true, "given": gap.given, "item_id": it,
+                        "reference_from": "gold" if gold else "model", "confidence": conf})
+    ex = pd.DataFrame(out, columns=cols[:-1])
     ex["text"] = _item_text(ds, ex["item_id"].tolist())
     return ex
 
 
+_FDR_NAMES = {"bh": "Benjamini-Hochberg (1995)", "by": "Benjamini-Yekutieli (2001)"}
+
+
+def fdr_statement(trend) -> str:
+    """One plain paragraph: how many hypotheses were tested, how false discovery is controlled
+    across all of them, and how many findings survive."""
+    n = int(trend.n_tests)
+    if n == 0:
+        return ("No trend or knowledge-gap test could be run for this period (it needs "
+                "timestamps and enough weeks of judgments).")
+    kinds = trend.tests.loc[trend.tests["q"].notna(), "kind"].value_counts()
+    parts = [f"{kinds.get('trend', 0)} trend tests of weekly series per market, queue and team",
+             f"{kinds.get('gap', 0)} knowledge-gap tests per team and class pair"]
+    if kinds.get("mix", 0):
+        parts.append(f"{kinds['mix']} label-mix tests between markets")
+    k = len(trend.findings)
+    return (f"{n} hypotheses were tested for this market and period ({'; '.join(parts)}). "
+            f"The false discovery rate is controlled across all of them at once with the "
+            f"{_FDR_NAMES.get(trend.method, trend.method)} procedure at q ≤ {trend.alpha:g}: "
+            f"{k} {'is' if k == 1 else 'are'} significant, and on average at most "
+            f"{trend.alpha:.0%} of the significant findings are expected to be false "
+            f"discoveries. q is the adjusted p-value of each test.")
+
+
+def _effect_text(effect: float, lo: float, hi: float, unit: str) -> str:
+    if not np.isfinite(effect):
+        return "–"
+    if unit == "rate":
+        return f"{100 * effect:+.1f} pp ({100 * lo:+.1f} to {100 * hi:+.1f})"
+    return f"{effect:+.3g} ({lo:.3g} to {hi:.3g}) {unit}"
+
+
+def _p_text(p: float) -> str:
+    if not np.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def trend_tests_view(trend, max_rows: int | None = None) -> pd.DataFrame:
+    """Everything tested, most significant first: where, what, direction, effect with its 95%
+    interval, since when, the test used, p and q."""
+    t = trend.tests
+    if t is None or t.empty:
+        return pd.DataFrame(columns=["where", "what", "class", "direction", "effect (95% interval)",
+                                     "since", "test", "p", "q", "significant"])
+    t = t.sort_values(["q", "p"], kind="stable", na_position="last")
+    if max_rows is not None:
+        t = t.head(max_rows)
+    given = t["given"].fillna("").astype(str)
+    return pd.DataFrame({
+        "where": t["where"].astype(str),
+        "what": t["metric"].astype(str),
+        "class": np.where(given != "", t["klass"].astype(str) + " → " + given,
+                          t["klass"].fillna("").astype(str)),
+        "direction": t["direction"].astype(str),
+        "effect (95% interval)": [_effect_text(e, lo, hi, u) for e, lo, hi, u in zip(
+            t["effect"], t["effect_lo"], t["effect_hi"], t["effect_unit"], strict=True)],
+        "since": [f"{s:%Y-%m-%d}" if pd.notna(s) else "" for s in t["since"]],
+        "test": t["test"].astype(str) + " (" + t["method"].astype(str) + ")",
+        "p": [_p_text(p) for p in t["p"]],
+        "q": [_p_text(q) for q in t["q"]],
+        "significant": np.where(t["significant"].astype(bool), "yes", ""),
+    }).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# confidence (insights.confidence)
+# --------------------------------------------------------------------------------------------
+def fit_confidence(ds: _data.Dataset, post: Posterior, *, seed: int = 0,
+                   credible_level: float = 0.95):
+    """The hierarchical model (:class:`insights.confidence.HierarchicalDawidSkene`, EM mode):
+    the report model itself when it is the hierarchical one, else fitted on the dataset (gold
+    items clamped; annotators pooled within team and market)."""
+    from insights.confidence import HierarchicalDawidSkene
+
+    if isinstance(post.model, HierarchicalDawidSkene):
+        return post.model
+    return HierarchicalDawidSkene(inference="em", random_seed=int(seed),
+                                  credible_level=credible_level).fit(ds)
+
+
+@dataclass
+class ConfidenceSummary:
+    """The Confidence section: see :func:`confidence_summary`."""
+
+    model: Any
+    calibration: pd.DataFrame
+    reliability: dict
+    teams: pd.DataFrame
+    review: pd.DataFrame
+    fraction: float = 0.1
+
+
+def _gold_truth(ds: _data.Dataset) -> pd.Series:
+    if ds.gold is None or ds.gold.empty:
+        return pd.Series(dtype=object)
+    g = ds.gold.drop_duplicates("item_id")
+    return pd.Series(g["label"].astype(str).to_numpy(), index=g["item_id"].astype(str))
+
+
+def confidence_summary(ds: _data.Dataset, post: Posterior, model, *, n_review: int = 20,
+                       fraction: float = 0.1, n_bins: int = 10) -> ConfidenceSummary:
+    """Calibration against gold, team accuracy with credible intervals, the re-review list.
+
+    * ``calibration``: :func:`insights.confidence.calibration_table` of majority vote (vote
+      shares), the report model and the hierarchical model against the gold answers, each on
+      posteriors that did not see the gold (``Posterior.unclamped``, ``gold_probas_``):
+      accuracy, expected calibration error, Brier score and the errors caught by reviewing the
+      ``fraction`` least confident items.
+    * ``reliability``: method -> :func:`insights.confidence.reliability_table` (ECE in
+      ``attrs``), for :func:`insights.confidence.plots.reliability_diagram`.
+    * ``teams``: ``team_accuracy_`` best first, with the posterior probability that each team
+      is more accurate than the next one (``prob_more_accurate``).
+    * ``review``: the model's ``review_list`` (items ordered by expected errors removed per
+      review; gold items excluded), first ``n_review`` items, with their text.
+    """
+    from insights import confidence as _conf
+
+    enc = post.enc
+    truth = _gold_truth(ds)
+    counts = enc.item_counts.toarray().astype(float)
+    votes = pd.DataFrame(counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0),
+                         index=pd.Index(enc.item_ids.astype(str), name="item_id"),
+                         columns=pd.Index(enc.classes.astype(str), name="class"))
+    probas = {post.method: post.unclamped(), "majority": votes,
+              "hierarchical": model.gold_probas_}
+    probas = {name: p.set_axis(p.index.astype(str)) for name, p in probas.items()}
+    calibration = _conf.calibration_table(probas, truth, n_bins=n_bins, fraction=fraction)
+    reliability = {}
+    for name, p in probas.items():
+        conf, correct = _conf.confidence_and_correct(p, truth)
+        if len(conf):
+            table = _conf.reliability_table(conf, correct, n_bins=n_bins)
+            table.attrs["ece"] = float(calibration.loc[name, "ece"])
+            reliability[name] = table
+    ta = model.team_accuracy_.sort_values("accuracy", ascending=False, kind="stable")
+    names = [str(t) for t in ta.index]
+    p_next = [model.prob_more_accurate(a, b) for a, b in zip(names, names[1:], strict=False)]
+    teams = pd.DataFrame({
+        "team": names, "accuracy": ta["accuracy"].to_numpy(float),
+        "accuracy_low": ta["lower"].to_numpy(float), "accuracy_high": ta["upper"].to_numpy(float),
+        "annotators": ta["n_annotators"].to_numpy(int), "judgments": ta["n_judgments"].to_numpy(int),
+        "next_team": [*names[1:], ""], "p_more_accurate_than_next": [*p_next, np.nan]})
+    review = model.review_list(budget=n_review).rename_axis("item_id").reset_index()
+    review["item_id"] = review["item_id"].astype(str)
+    review = review[["item_id", "label", "confidence", "lower", "expected_errors_removed",
+                     "cumulative_errors_removed"]]
+    review["text"] = _item_text(ds, review["item_id"].tolist())
+    return ConfidenceSummary(model=model, calibration=calibration, reliability=reliability,
+                             teams=teams, review=review, fraction=fraction)
+
+
+def calibration_view(cs: ConfidenceSummary) -> pd.DataFrame:
+    """The calibration table with readable column names."""
+    c = cs.calibration
+    return pd.DataFrame({
+        "method": c.index.astype(str),
+        "gold items": c["n"].to_numpy(),
+        "accuracy on gold": c["accuracy"].to_numpy(float),
+        "mean confidence": c["mean_confidence"].to_numpy(float),
+        "calibration error (ECE)": c["ece"].to_numpy(float),
+        "Brier score": c["brier"].to_numpy(float),
+        f"errors caught by reviewing the {cs.fraction:.0%} least confident":
+            [f"{int(a)} of {int(b)}" for a, b in zip(c["errors_caught"], c["errors_total"],
+                                                     strict=True)],
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# forecast (insights.forecast)
+# --------------------------------------------------------------------------------------------
+def volume_forecast(ds: _data.Dataset, horizon: int = 4, level: float = 0.8
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(history, forecast)``: weekly item volume per queue
+    (:func:`insights.forecast.weekly_volume`) and :func:`insights.forecast.forecast_volume`
+    for the next ``horizon`` weeks; empty frames without timestamps."""
+    if "labeled_at" not in ds.labels.columns or horizon <= 0:
+        return pd.DataFrame(), pd.DataFrame()
+    from insights import forecast
+
+    return (forecast.weekly_volume(ds),
+            forecast.forecast_volume(ds, horizon=int(horizon), level=level))
+
+
+def staffing_sentence(fc: pd.DataFrame, market: str) -> str:
+    """The forecast in one plain sentence: items a week and the annotator hours they imply."""
+    if fc is None or fc.empty:
+        return "No forecast: the period has no timestamps or too few weeks."
+    weekly = fc.groupby("step")[["volume", "volume_lo", "volume_hi", "hours", "hours_lo",
+                                 "hours_hi"]].sum().mean()
+    level = float(fc["level"].iat[0])
+    h = int(fc["step"].max())
+    hours = ("" if not np.isfinite(weekly["hours"]) else
+             f", which at the current redundancy and median handle time takes about "
+             f"{weekly['hours']:,.0f} annotator hours a week ({weekly['hours_lo']:,.0f} to "
+             f"{weekly['hours_hi']:,.0f}), or {weekly['hours'] / 40:,.1f} full-time annotators")
+    return (f"Over the next {h} weeks market {market} should receive about "
+            f"{weekly['volume']:,.0f} items a week ({weekly['volume_lo']:,.0f} to "
+            f"{weekly['volume_hi']:,.0f}: the queues' {level:.0%} prediction intervals added "
+            f"up, so a conservative range){hours}.")
+
+
+def forecast_view(fc: pd.DataFrame) -> pd.DataFrame:
+    """The forecast per queue and week with intervals written out."""
+    if fc is None or fc.empty:
+        return pd.DataFrame(columns=["queue", "week of", "items", "annotator hours", "model"])
+    lvl = f"{float(fc['level'].iat[0]):.0%}"
+    return pd.DataFrame({
+        "queue": fc["queue"].astype(str),
+        "week of": [f"{w:%Y-%m-%d}" for w in fc["week_start"]],
+        f"items ({lvl} interval)": [f"{v:,.0f} ({lo:,.0f} to {hi:,.0f})" for v, lo, hi in zip(
+            fc["volume"], fc["volume_lo"], fc["volume_hi"], strict=True)],
+        f"annotator hours ({lvl} interval)": [
+            f"{v:,.1f} ({lo:,.1f} to {hi:,.1f})" for v, lo, hi in zip(
+                fc["hours"], fc["hours_lo"], fc["hours_hi"], strict=True)],
+        "judgments per item": fc["redundancy"].to_numpy(float),
+        "model": fc["model"].astype(str),
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# model annotators (insights.quality.model_disagreements)
+# --------------------------------------------------------------------------------------------
 def model_disagreements(ds: _data.Dataset, post: Posterior, n_examples: int = 5
                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Where each model/LLM annotator disagrees with the human consensus.
 
-    The human consensus of an item is the majority of its human judgments (ties broken toward
-    the model's posterior). Returns ``(pairs, examples)``: per model annotator and
-    (consensus, model label) pair the number of items and its share of the model's judgments
-    on items with that consensus; and example items of the most frequent disagreements.
+    The per-item disagreements come from :func:`insights.quality.model_disagreements` (the
+    human consensus is the model's posterior given the human judgments only). Returns
+    ``(pairs, examples)``: per model annotator and (consensus, model label) pair the number of
+    items and its share of the model's judgments on items with that consensus (where the model
+    agrees, the consensus is its own label); and the most confident examples of the three most
+    frequent pairs.
     """
     enc = post.enc
-    kinds = ds.annotator_table()["kind"].reindex(enc.annotator_ids).fillna("human").to_numpy()
+    pair_cols = ["annotator_id", "consensus", "model_label", "items", "share"]
+    ex_cols = ["annotator_id", "consensus", "model_label", "item_id", "consensus_confidence",
+               "gold", "text"]
+    table = ds.annotator_table()
+    rows = _quality.model_disagreements(enc, post.probas, annotators=table, top=None,
+                                        confusions=post.confusions, priors=post.priors)
+    if rows.empty:
+        return pd.DataFrame(columns=pair_cols), pd.DataFrame(columns=ex_cols)
+    rows = rows.rename(columns={"model_annotator": "annotator_id", "consensus_label": "consensus"})
+    for c in ("annotator_id", "consensus", "model_label", "item_id"):
+        rows[c] = rows[c].astype(str)
+    kinds = table["kind"].reindex(enc.annotator_ids).fillna("human").to_numpy()
     is_model = kinds[enc.annotator] == "model"
-    cols = ["annotator_id", "consensus", "model_label", "items", "share"]
-    if not is_model.any() or is_model.all():
-        return pd.DataFrame(columns=cols), pd.DataFrame(
-            columns=["annotator_id", "consensus", "model_label", "item_id", "text"])
-    k = enc.n_classes
-    hum = ~is_model
-    votes = np.zeros((enc.n_items, k))
-    np.add.at(votes, (enc.item[hum], enc.label[hum]), 1.0)
-    has_h = votes.sum(axis=1) > 0
-    cons = (votes + 1e-6 * post.probas).argmax(axis=1)
-    pairs, examples = [], []
-    for j in np.unique(enc.annotator[is_model]):
-        sel = (enc.annotator == j) & has_h[enc.item]
-        c, m = cons[enc.item[sel]], enc.label[sel]
-        mat = np.zeros((k, k))
-        np.add.at(mat, (c, m), 1.0)
-        rows = mat.sum(axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(rows > 0, mat / rows, np.nan)
-        for a in range(k):
-            for b in range(k):
-                if a != b and mat[a, b] > 0:
-                    pairs.append({"annotator_id": str(enc.annotator_ids[j]),
-                                  "consensus": str(enc.classes[a]),
-                                  "model_label": str(enc.classes[b]),
-                                  "items": int(mat[a, b]), "share": float(share[a, b])})
-    pairs = pd.DataFrame(pairs, columns=cols).sort_values(
-        ["items", "annotator_id", "consensus", "model_label"],
-        ascending=[False, True, True, True]).reset_index(drop=True)
-    cls = {c: i for i, c in enumerate(enc.classes)}
-    ann = {a: i for i, a in enumerate(enc.annotator_ids.astype(str))}
-    for row in pairs.head(3).itertuples(index=False):
-        sel = ((enc.annotator == ann[row.annotator_id]) & (enc.label == cls[row.model_label])
-               & (cons[enc.item] == cls[row.consensus]) & has_h[enc.item])
-        items = np.sort(enc.item_ids[enc.item[sel]].astype(str))[:n_examples]
-        for it in items:
-            examples.append({"annotator_id": row.annotator_id, "consensus": row.consensus,
-                             "model_label": row.model_label, "item_id": it})
-    ex = pd.DataFrame(examples, columns=["annotator_id", "consensus", "model_label", "item_id"])
+    n_human = np.bincount(enc.item[~is_model], minlength=enc.n_items)
+    sel = is_model & (n_human[enc.item] > 0)
+    judged = pd.DataFrame({"annotator_id": enc.annotator_ids[enc.annotator[sel]].astype(str),
+                           "item_id": enc.item_ids[enc.item[sel]].astype(str),
+                           "label": enc.classes[enc.label[sel]].astype(str)})
+    judged = judged.merge(rows[["annotator_id", "item_id", "consensus"]], how="left",
+                          on=["annotator_id", "item_id"])
+    judged["consensus"] = judged["consensus"].fillna(judged["label"])
+    per_consensus = judged.groupby(["annotator_id", "consensus"]).size().rename("n")
+    pairs = rows.groupby(["annotator_id", "consensus", "model_label"]).size().rename("items")
+    pairs = pairs.reset_index().join(per_consensus, on=["annotator_id", "consensus"])
+    pairs["share"] = pairs["items"] / pairs["n"]
+    pairs = pairs.sort_values(["items", "annotator_id", "consensus", "model_label"],
+                              ascending=[False, True, True, True])[pair_cols]
+    pairs = pairs.reset_index(drop=True)
+    top = pairs.head(3)[["annotator_id", "consensus", "model_label"]]
+    ex = rows.merge(top, on=["annotator_id", "consensus", "model_label"])
+    ex = ex.groupby(["annotator_id", "consensus", "model_label"], sort=False).head(n_examples)
+    ex = ex[ex_cols[:-1]].reset_index(drop=True)
     ex["text"] = _item_text(ds, ex["item_id"].tolist())
     return pairs, ex
 
 
-def item_confidence(post: Posterior) -> pd.DataFrame:
+def item_confidence(post: Posterior, model=None) -> pd.DataFrame:
     """Per item: final label, its posterior probability, gold when known, one p_<class> column
-    per class."""
+    per class; with the hierarchical ``model``, its confidence in the same label
+    (``confidence_hierarchical``) and the lower end of its credible interval
+    (``confidence_lower``)."""
     enc = post.enc
     out = pd.DataFrame({
         "item_id": enc.item_ids.astype(str),
@@ -603,6 +841,13 @@ def item_confidence(post: Posterior) -> pd.DataFrame:
         "confidence": post.confidence,
         "gold": np.where(enc.gold >= 0, enc.classes[np.maximum(enc.gold, 0)].astype(str), ""),
     })
+    if model is not None:
+        hp = model.probas_.set_axis(model.probas_.index.astype(str)).reindex(out["item_id"])
+        cols = hp.columns.get_indexer(out["label"])
+        out["confidence_hierarchical"] = hp.to_numpy(float)[np.arange(len(out)), cols]
+        low = model.confidence_["lower"]
+        out["confidence_lower"] = low.set_axis(low.index.astype(str)).reindex(
+            out["item_id"]).to_numpy(float)
     for c, name in enumerate(enc.classes):
         out[f"p_{name}"] = post.probas[:, c]
     return out
@@ -611,14 +856,25 @@ def item_confidence(post: Posterior) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # findings
 # --------------------------------------------------------------------------------------------
+#: Trend metrics whose fall is an alert (label quality), and their rise good news.
+_QUALITY_METRICS = ("gold_accuracy", "est_accuracy", "agreement")
+
+
 def headline_findings(scale: Mapping[str, float], scorecard: pd.DataFrame, gaps: pd.DataFrame,
-                      disagreements: pd.DataFrame, *, accuracy_target: float = 0.9,
-                      min_gold: int = 30, currency: str = "USD") -> pd.DataFrame:
+                      disagreements: pd.DataFrame, *, trend=None,
+                      confidence: ConfidenceSummary | None = None, staffing: str = "",
+                      accuracy_target: float = 0.9, min_gold: int = 30, currency: str = "USD",
+                      max_trends: int = 6, max_gaps: int = 3) -> pd.DataFrame:
     """Plain-sentence findings, most important first.
 
-    Columns: ``severity`` (``alert``/``watch``/``info``), ``finding`` (a sentence, plain
-    text), ``section`` (the key of the section holding the evidence, see :data:`SECTIONS`),
-    ``value`` (the number behind it). Order: alerts, then watch items, then context.
+    Columns: ``rank``, ``severity`` (``alert``/``watch``/``info``), ``finding`` (a sentence,
+    plain text; class names in backticks), ``section`` (the key of the section holding the
+    evidence, see :data:`SECTIONS`), ``value`` (the number behind it), ``q`` (for tested
+    findings). Alerts: teams whose whole interval is below the accuracy target, significant
+    falls of accuracy or agreement, large knowledge gaps (20 points or more above the rest of
+    the market). Watch: other significant trends and gaps, the model annotator's most frequent
+    disagreement, thin gold. Info: context (best and worst team, confidence, forecast, scale).
+    Within a severity, untested findings come first, then by ``q``.
     """
     rows: list[dict[str, Any]] = []
     sc = scorecard
@@ -630,18 +886,33 @@ def headline_findings(scale: Mapping[str, float], scorecard: pd.DataFrame, gaps:
                                  f"target: {r.accuracy_gold:.1%} on {r.gold_judgments:,} gold "
                                  f"judgments (95% interval {r.accuracy_gold_low:.1%} to "
                                  f"{r.accuracy_gold_high:.1%}).")})
-    for r in gaps.head(3).itertuples(index=False):
-        rows.append({"severity": "alert" if r.excess >= 0.2 else "watch", "section": "gaps",
-                     "value": r.rate,
-                     "finding": (f"Team {r.team} labels {r.rate:.0%} of '{r.true}' items as "
-                                 f"'{r.given}', against {r.others:.0%} for the other teams.")})
+    if trend is not None and len(trend.findings):
+        tf = trend.findings[trend.findings["kind"] == "trend"]
+        falls = tf["metric"].isin(_QUALITY_METRICS) & (tf["direction"] == "decreasing")
+        tf = pd.concat([tf[falls], tf[~falls]])  # quality falls first, each part by q
+        for _, r in tf.head(max_trends).iterrows():
+            bad = r["metric"] in _QUALITY_METRICS and r["direction"] == "decreasing"
+            rows.append({"severity": "alert" if bad else "watch", "section": "trends",
+                         "value": r["effect"], "q": r["q"], "finding": r["sentence"]})
+        if len(tf) > max_trends:
+            rows.append({"severity": "watch", "section": "trends",
+                         "value": float(len(tf) - max_trends), "q": tf["q"].iat[max_trends],
+                         "finding": (f"{len(tf) - max_trends} further significant changes are "
+                                     f"listed in the Trends section.")})
+    for r in gaps.head(max_gaps).itertuples(index=False):
+        rows.append({"severity": "alert" if r.effect >= 0.2 else "watch", "section": "gaps",
+                     "value": r.team_rate, "q": r.q, "finding": r.sentence})
+    if len(gaps) > max_gaps:
+        rows.append({"severity": "watch", "section": "gaps", "value": float(len(gaps)),
+                     "q": gaps["q"].iat[max_gaps],
+                     "finding": f"{len(gaps) - max_gaps} further knowledge gaps are significant."})
     if len(disagreements):
         d = disagreements.iloc[0]
         rows.append({"severity": "watch" if d["share"] >= 0.15 else "info", "section": "model",
                      "value": d["share"],
                      "finding": (f"Model annotator {d['annotator_id']} labels {d['share']:.0%} "
-                                 f"of the items humans call '{d['consensus']}' as "
-                                 f"'{d['model_label']}' ({d['items']:,} items).")})
+                                 f"of the items humans call `{d['consensus']}` as "
+                                 f"`{d['model_label']}` ({d['items']:,} items).")})
     if len(gold_ok) >= 2:
         top, bottom = gold_ok.iloc[0], gold_ok.iloc[-1]
         sure = top["accuracy_gold_low"] > bottom["accuracy_gold_high"]
@@ -658,6 +929,20 @@ def headline_findings(scale: Mapping[str, float], scorecard: pd.DataFrame, gaps:
                      "finding": (f"{len(thin)} team(s) have fewer than {min_gold} gold "
                                  f"judgments ({', '.join(thin['team'].astype(str))}); they are "
                                  f"ranked by the model estimate instead.")})
+    if confidence is not None and "hierarchical" in confidence.calibration.index:
+        c = confidence.calibration.loc["hierarchical"]
+        if c["n"] > 0 and c["errors_total"] > 0:
+            rows.append({"severity": "info", "section": "confidence", "value": c["share_caught"],
+                         "finding": (f"On {int(c['n']):,} gold items, the hierarchical model's "
+                                     f"{confidence.fraction:.0%} least confident labels hold "
+                                     f"{int(c['errors_caught'])} of its {int(c['errors_total'])} "
+                                     f"errors; its confidence is off by {c['ece']:.1%} on "
+                                     f"average (ECE). The re-review list ranks the "
+                                     f"{len(confidence.review)} items where a review removes "
+                                     f"the most expected errors.")})
+    if staffing and not staffing.startswith("No forecast"):
+        rows.append({"severity": "info", "section": "forecast", "value": np.nan,
+                     "finding": staffing})
     rows.append({"severity": "info", "section": "scale",
                  "value": scale["label_accuracy_estimated"],
                  "finding": (f"{scale['items']:,} items received {scale['judgments']:,} "
@@ -666,13 +951,21 @@ def headline_findings(scale: Mapping[str, float], scorecard: pd.DataFrame, gaps:
                              f"{scale['cost_per_final_label']:,.3f} {currency} per final "
                              f"label.")})
     order = {"alert": 0, "watch": 1, "info": 2}
-    out = pd.DataFrame(rows, columns=["severity", "finding", "section", "value"])
-    out = out.sort_values("severity", key=lambda s: s.map(order), kind="stable")
+    out = pd.DataFrame(rows, columns=["severity", "finding", "section", "value", "q"])
+    out["q"] = out["q"].astype(float)
+    out = out.assign(_s=out["severity"].map(order), _q=out["q"].fillna(-1.0))
+    out = out.sort_values(["_s", "_q"], kind="stable").drop(columns=["_s", "_q"])
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out.reset_index(drop=True)
 
 
 _SEVERITY_STYLE = {"alert": "#b3261e", "watch": "#8a5a00", "info": "#1d4f91"}
+
+
+def _sentence_html(text: str) -> str:
+    """A sentence escaped, with `backticked` names shown as code (after escaping, so data can
+    never become markup)."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(str(text)))
 
 
 def findings_html(findings: pd.DataFrame) -> str:
@@ -682,10 +975,29 @@ def findings_html(findings: pd.DataFrame) -> str:
         color = _SEVERITY_STYLE.get(r.severity, "#333")
         items.append(
             f'<li><strong style="color:{color}">{html.escape(str(r.severity).upper())}</strong> '
-            f"{html.escape(str(r.finding))} "
+            f"{_sentence_html(r.finding)} "
             f'<a href="#{html.escape(anchor(r.section), quote=True)}">'
             f"(evidence: {html.escape(SECTIONS.get(r.section, r.section))})</a></li>")
     return '<ol class="insights-findings">' + "".join(items) + "</ol>"
+
+
+def sentences_html(sentences: Sequence[str]) -> str:
+    """Plain sentences (e.g. a TrendReport's findings) as an escaped bulleted list."""
+    if not len(sentences):
+        return '<p class="insights-note">Nothing significant at the run\'s FDR level.</p>'
+    return ('<ul class="insights-findings">'
+            + "".join(f"<li>{_sentence_html(s)}</li>" for s in sentences) + "</ul>")
+
+
+def paragraph(text: str) -> str:
+    """Plain text as an escaped HTML paragraph (`backticked` names shown as code)."""
+    return f"<p>{_sentence_html(text)}</p>"
+
+
+def details(inner_html: str, summary_text: str) -> str:
+    """``inner_html`` collapsed under a ``<details>`` element (``summary_text`` escaped)."""
+    return (f"<details><summary>{html.escape(summary_text)}</summary>{inner_html}"
+            f"</details>")
 
 
 def _fmt(v: Any, col: str) -> str:
@@ -730,8 +1042,9 @@ def _git_commit(root: Path) -> str:
         return "unknown"
 
 
-def provenance(ds: _data.Dataset, params: Mapping[str, Any], method: str) -> pd.DataFrame:
-    """Methods and provenance as a (field, value) table: model, fingerprint, versions."""
+def provenance(ds: _data.Dataset, params: Mapping[str, Any], method: str,
+               models: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Methods and provenance as a (field, value) table: models, fingerprint, versions."""
     import matplotlib
     import scipy
     import seaborn
@@ -739,6 +1052,7 @@ def provenance(ds: _data.Dataset, params: Mapping[str, Any], method: str) -> pd.
 
     rows = [
         ("aggregation model", method),
+        *((k, v) for k, v in (models or {}).items()),
         ("data fingerprint (sha256)", ds.fingerprint),
         ("data sources", "; ".join(f"{k}: {Path(v).name}" for k, v in sorted(ds.sources.items()))),
         ("insights version", __version__),
@@ -761,14 +1075,20 @@ class MarketReport:
     until: pd.Timestamp | None
     dataset: _data.Dataset
     posterior: Posterior
+    history: _data.Dataset
     scale: dict
     quality: pd.DataFrame
     scorecard: pd.DataFrame
     confusions: pd.DataFrame
     gaps: pd.DataFrame
     gap_examples: pd.DataFrame
+    trends: Any
+    confidence: ConfidenceSummary
     disagreements: pd.DataFrame
     disagreement_examples: pd.DataFrame
+    volume_history: pd.DataFrame
+    forecast: pd.DataFrame
+    staffing: str
     items: pd.DataFrame
     findings: pd.DataFrame
     provenance: pd.DataFrame
@@ -781,6 +1101,14 @@ class MarketReport:
         last = self.until - pd.Timedelta(days=1)
         return f"{self.since:%Y-%m-%d} to {last:%Y-%m-%d}"
 
+    @property
+    def history_period(self) -> str:
+        """The dates of the trends' and the forecast's history (``trend_weeks``)."""
+        t = self.history.labels.get("labeled_at")
+        if t is None or not len(t):
+            return "all dates"
+        return f"{t.min():%Y-%m-%d} to {t.max():%Y-%m-%d}"
+
     def flags(self) -> list[str]:
         """Short flags for the index page: one per alert finding."""
         return [f"{r.section}: {r.finding}" for r in self.findings.itertuples(index=False)
@@ -788,23 +1116,44 @@ class MarketReport:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tidy tables written beside the HTML."""
+        gaps = self.gaps.assign(examples=[" ".join(map(str, e)) for e in self.gaps["examples"]])
         return {"scorecard": self.scorecard, "findings": self.findings,
                 "item_confidence": self.items, "annotator_quality": self.quality,
-                "knowledge_gaps": self.gaps}
+                "knowledge_gaps": gaps, "trend_tests": self.trends.tests,
+                "trend_series": self.trends.series,
+                "calibration": self.confidence.calibration.reset_index(),
+                "team_accuracy": self.confidence.teams, "review_list": self.confidence.review,
+                "forecast": self.forecast}
+
+
+def _subset(ds: _data.Dataset, since: pd.Timestamp | None, until: pd.Timestamp | None
+            ) -> _data.Dataset:
+    # data.Dataset.subset localizes to UTC itself: hand it naive UTC times
+    return ds.subset(since=None if since is None else since.tz_localize(None),
+                     until=None if until is None else until.tz_localize(None))
 
 
 def build_report(market: str, *, data_source: str = "", scenario: str = "default",
                  seed: int = 0, data_dir: str = "", since: str = "", until: str = "",
                  weeks: int = 8, label_set: Sequence[str] | None = None,
                  method: str = "dawid-skene", accuracy_target: float = 0.9,
-                 min_gold: int = 30, gap_threshold: float = 0.15, gap_min_n: float = 20.0,
-                 cost_per_label: float = 0.0, currency: str = "USD", n_examples: int = 3,
+                 min_gold: int = 30, alpha: float = 0.05, fdr_method: str = "bh",
+                 gap_min_n: float = 20.0, cost_per_label: float = 0.0, currency: str = "USD",
+                 n_examples: int = 3, n_review: int = 20, horizon: int = 4,
+                 trend_weeks: int = 12,
                  pseudonymize_ids: bool = True, pseudonym_salt: str = "insights",
                  params: Mapping[str, Any] | None = None) -> MarketReport:
     """Load one market for a period and compute every table of its report.
 
     Parameters mirror the notebook's ``parameters`` cell (``params/defaults.yaml``); ``params``
     is the full parameter dictionary, shown in the provenance section.
+
+    The period's sections use the aggregation model fitted on the period; trends, knowledge
+    gaps and the forecast look at the ``trend_weeks`` weeks up to the period's end (the same
+    model fitted on that history, or the period's own fit when the two coincide), so a change
+    has weeks before and after it. Model disagreements reuse the period's posteriors, and the
+    hierarchical confidence model is fitted once (EM mode) for the scorecard's intervals and
+    the Confidence section.
     """
     src = resolve_data(data_source, scenario=scenario, seed=seed, data_dir=data_dir)
     ds = _data.load(src, label_set=list(label_set) if label_set else None,
@@ -814,30 +1163,51 @@ def build_report(market: str, *, data_source: str = "", scenario: str = "default
     if "labeled_at" in ds.labels.columns and (s is None or u is None):
         d_s, d_u = default_period(ds.labels["labeled_at"], weeks)
         s, u = (s or d_s), (u or d_u)
-    if s is not None or u is not None:
-        # data.Dataset.subset localizes to UTC itself: hand it naive UTC times
-        ds = ds.subset(since=None if s is None else s.tz_localize(None),
-                       until=None if u is None else u.tz_localize(None))
-        if len(ds.labels) == 0:
-            raise _data.SchemaError(f"market {market!r} has no judgments between {s} and {u}")
     if pseudonymize_ids:
         ds = pseudonymize(ds, pseudonym_salt)
+    history = ds
+    if s is not None or u is not None:
+        # trends and the forecast look further back than the period: trend_weeks up to its end
+        h_s = s if u is None else u - pd.Timedelta(weeks=max(int(trend_weeks), 0))
+        h_s = s if (s is not None and (h_s is None or s < h_s)) else h_s
+        history = _subset(ds, h_s, u)
+        ds = _subset(history, s, u)
+        if len(ds.labels) == 0:
+            raise _data.SchemaError(f"market {market!r} has no judgments between {s} and {u}")
     post = fit_model(ds, method)
+    post_history = post if len(history.labels) == len(ds.labels) else fit_model(history, method)
+    hier = fit_confidence(ds, post, seed=seed)
     quality = annotator_quality(ds, post)
-    scorecard = team_scorecard(ds, post, quality, default_cost=cost_per_label, min_gold=min_gold)
+    scorecard = team_scorecard(ds, post, quality, team_accuracy=hier.team_accuracy_,
+                               default_cost=cost_per_label, min_gold=min_gold)
     scale = scale_numbers(ds, post, default_cost=cost_per_label)
-    conf = team_confusions(ds, post)
-    gaps = knowledge_gaps(conf, threshold=gap_threshold, min_n=gap_min_n)
-    examples = gap_examples(ds, post, gaps, n_examples=n_examples)
+    trend = analyze_trends(history, post_history, alpha=alpha, method=fdr_method,
+                           gap_min_n=gap_min_n)
+    gaps = knowledge_gaps(trend)
+    examples = gap_examples(history, post_history, gaps, n_examples=n_examples)
+    conf = confidence_summary(ds, post, hier, n_review=n_review)
     pairs, dis_ex = model_disagreements(ds, post, n_examples=n_examples)
-    findings = headline_findings(scale, scorecard, gaps, pairs, accuracy_target=accuracy_target,
+    volume, fc = volume_forecast(history, horizon=horizon)
+    staffing = staffing_sentence(fc, market)
+    findings = headline_findings(scale, scorecard, gaps, pairs, trend=trend, confidence=conf,
+                                 staffing=staffing, accuracy_target=accuracy_target,
                                  min_gold=min_gold, currency=currency)
     params = dict(params or {})
     return MarketReport(
-        market=market, since=s, until=u, dataset=ds, posterior=post, scale=scale,
-        quality=quality, scorecard=scorecard, confusions=conf, gaps=gaps, gap_examples=examples,
-        disagreements=pairs, disagreement_examples=dis_ex, items=item_confidence(post),
-        findings=findings, provenance=provenance(ds, params, post.method), params=params)
+        market=market, since=s, until=u, dataset=ds, posterior=post, history=history,
+        scale=scale,
+        quality=quality, scorecard=scorecard, confusions=team_confusions(ds, post), gaps=gaps,
+        gap_examples=examples, trends=trend, confidence=conf, disagreements=pairs,
+        disagreement_examples=dis_ex, volume_history=volume, forecast=fc, staffing=staffing,
+        items=item_confidence(post, hier), findings=findings,
+        provenance=provenance(ds, params, post.method, models={
+            "confidence model": (f"hierarchical Dawid-Skene ({hier.inference}), "
+                                 f"{hier.credible_level:.0%} credible intervals"),
+            "trend tests": (f"{trend.n_tests} tests, false discovery rate "
+                            f"{_FDR_NAMES.get(trend.method, trend.method)} at q <= "
+                            f"{trend.alpha:g}"),
+            "forecast model": (str(fc["model"].iat[0]) if len(fc) else "none")}),
+        params=params)
 
 
 def write_tables(report: MarketReport, tables_dir: str | Path) -> dict[str, Any]:
@@ -866,9 +1236,10 @@ def write_tables(report: MarketReport, tables_dir: str | Path) -> dict[str, Any]
 #: The market report notebook's parameters (its ``parameters`` cell; tests keep them in sync).
 PARAMETER_NAMES = (
     "market", "data_source", "scenario", "seed", "data_dir", "since", "until", "weeks",
-    "label_set", "method", "accuracy_target", "min_gold", "gap_threshold", "gap_min_n",
-    "cost_per_label", "currency", "n_examples", "max_heatmaps", "pseudonymize",
-    "pseudonym_salt", "tables_dir",
+    "label_set", "method", "accuracy_target", "min_gold", "alpha", "fdr_method", "gap_min_n",
+    "cost_per_label", "currency", "n_examples", "n_review", "horizon", "trend_weeks",
+    "max_heatmaps",
+    "pseudonymize", "pseudonym_salt", "tables_dir",
 )
 
 
@@ -898,15 +1269,22 @@ def scorecard_view(card: pd.DataFrame, currency: str = "USD") -> pd.DataFrame:
             return "–"
         return f"{r['rank_best']:.0f} to {r['rank_worst']:.0f}"
 
+    def estimated(r) -> str:
+        if pd.isna(r["accuracy_estimated_low"]):
+            return _fmt(r["accuracy_estimated"], "accuracy")
+        return (f"{r['accuracy_estimated']:.1%} ({r['accuracy_estimated_low']:.1%} to "
+                f"{r['accuracy_estimated_high']:.1%})")
+
     return pd.DataFrame({
         "rank": card["rank"],
         "team": card["team"],
-        "rank range (95%)": card.apply(band, axis=1) if len(card) else [],
+        "rank range": card.apply(band, axis=1) if len(card) else [],
         "annotators": card["annotators"],
         "judgments": card["judgments"],
         "gold judgments": card["gold_judgments"],
         "accuracy vs gold (95% interval)": card.apply(interval, axis=1) if len(card) else [],
-        "estimated accuracy": card["accuracy_estimated"],
+        "model-estimated accuracy (95% credible interval)":
+            card.apply(estimated, axis=1) if len(card) else [],
         "bias-corrected quality": card["quality_bias_corrected"],
         "kappa vs consensus": card["kappa_consensus"],
         "judgments per active day": card["throughput_per_day"],
@@ -924,3 +1302,36 @@ def heatmap_teams(report: MarketReport, max_teams: int = 6) -> list[str]:
     by_size = human.groupby("team")["n_labels"].sum().sort_values(ascending=False, kind="stable")
     order = list(dict.fromkeys([*report.gaps["team"], *by_size.index]))
     return [t for t in order if t in by_size.index][:max_teams]
+
+
+def gaps_view(gaps: pd.DataFrame) -> pd.DataFrame:
+    """The significant knowledge gaps with readable columns and intervals written out."""
+    from insights.trends.findings import fmt_q
+
+    return pd.DataFrame({
+        "team": gaps["team"].astype(str),
+        "true class": gaps["true"].astype(str),
+        "labelled as": gaps["given"].astype(str),
+        "team rate": gaps["team_rate"].astype(float),
+        "rest of market rate": gaps["rest_rate"].astype(float),
+        "difference (95% interval)": [_effect_text(e, lo, hi, "rate") for e, lo, hi in zip(
+            gaps["effect"], gaps["effect_lo"], gaps["effect_hi"], strict=True)],
+        "q": [fmt_q(q) for q in gaps["q"]],
+        "team judgments of the class": gaps["team_n"].astype(float).round(0),
+    })
+
+
+def team_accuracy_view(teams: pd.DataFrame) -> pd.DataFrame:
+    """The hierarchical model's team accuracy with its credible interval and the probability
+    that each team is more accurate than the next one."""
+    return pd.DataFrame({
+        "team": teams["team"],
+        "accuracy (95% credible interval)": [
+            f"{a:.1%} ({lo:.1%} to {hi:.1%})" for a, lo, hi in zip(
+                teams["accuracy"], teams["accuracy_low"], teams["accuracy_high"], strict=True)],
+        "annotators": teams["annotators"],
+        "judgments": teams["judgments"],
+        "P(more accurate than the next team)": [
+            "" if not n else f"{p:.0%} vs {n}" for p, n in zip(
+                teams["p_more_accurate_than_next"], teams["next_team"], strict=True)],
+    })
