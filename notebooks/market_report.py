@@ -139,7 +139,8 @@ confidence_plots.team_accuracy_intervals(report.confidence.model.team_accuracy_)
 # %%
 HTML(summary.html_table(summary.team_accuracy_view(report.confidence.teams),
                         caption="Team accuracy (hierarchical model)")
-     + summary.html_table(report.confidence.review, caption="Items to re-review, best first"))
+     + summary.html_table(report.confidence.review, max_rows=10,
+                          caption="Items to re-review, most expected errors removed first"))
 
 # %% [markdown]
 # ## Model and LLM annotators
@@ -151,7 +152,8 @@ HTML(summary.html_table(summary.team_accuracy_view(report.confidence.teams),
 plots.model_disagreement(report.disagreements)
 
 # %%
-HTML(summary.html_table(report.disagreements, caption="Disagreements with human consensus")
+HTML(summary.html_table(report.disagreements, max_rows=10,
+                        caption="Disagreements with human consensus")
      + summary.html_table(report.disagreement_examples, caption="Example items"))
 
 # %% [markdown]

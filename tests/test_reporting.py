@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 EVIL_TEXT = '<script>alert("x")</script>"><img src=x onerror=alert(1)>'
 EVIL_LABEL = '"><img src=y onerror=alert(2)><script>alert(3)</script>'
 SECTIONS = ["Headline findings", "Scale and quality at a glance", "Vendor team scorecard",
-            "Knowledge gaps", "Model and LLM annotators", "Methods and provenance"]
+            "Knowledge gaps", "Trends", "Confidence", "Model and LLM annotators", "Forecast",
+            "Methods and provenance"]
 
 
 def make_params(root: Path, data_source: Path, markets: list[str], **extra) -> Path:
@@ -112,6 +113,12 @@ def test_data_strings_are_escaped_never_markup(evil_run):
     for raw in (EVIL_TEXT, EVIL_LABEL, "<script>alert", "<img src=x", "<img src=y"):
         assert raw not in page
     assert "&lt;script&gt;alert(" in page and "&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+    # the evil item texts reach the new sections' example tables (gap examples, re-review
+    # list), escaped; the evil label is a class of the trend tests table, escaped
+    for caption in ("Example items", "Items to re-review"):
+        table = page[page.index(caption):]
+        table = table[:table.index("</table>")]
+        assert "&lt;script&gt;alert(" in table
     assert "onerror=alert(2)" in html.unescape(page)  # the label is shown, as text
     # the only <script> tags are none at all
     assert "<script" not in page.lower()

@@ -208,5 +208,129 @@ def test_same_inputs_same_numbers(operation, report):
     again = summary.build_report("AA", data_source=str(operation), since="2026-03-02",
                                  until="2026-04-06", pseudonymize_ids=False,
                                  params={"market": "AA"})
-    pd.testing.assert_frame_equal(report.scorecard, again.scorecard)
-    pd.testing.assert_frame_equal(report.findings, again.findings)
+    for name, table in report.tables().items():
+        pd.testing.assert_frame_equal(table, again.tables()[name], obj=name)
+
+
+def test_scorecard_model_intervals_come_from_the_hierarchical_model(report):
+    card = report.scorecard.set_index("team")
+    teams = report.confidence.model.team_accuracy_
+    np.testing.assert_allclose(card["accuracy_estimated"], teams.loc[card.index, "accuracy"])
+    np.testing.assert_allclose(card["accuracy_estimated_low"], teams.loc[card.index, "lower"])
+    assert (card["accuracy_estimated_low"] <= card["accuracy_estimated"]).all()
+    assert (card["accuracy_estimated"] <= card["accuracy_estimated_high"]).all()
+    # planted: 'good' answers 95% right, 'mid' 85%; with ~240 judgments per team the 95%
+    # credible intervals are about +-4 points: each must hold its team's planted accuracy,
+    # and the point estimates must be in the planted order
+    assert card.loc["good", "accuracy_estimated"] > card.loc["mid", "accuracy_estimated"]
+    for team, truth in (("good", 0.95), ("mid", 0.85)):
+        assert card.loc[team, "accuracy_estimated_low"] < truth < card.loc[
+            team, "accuracy_estimated_high"]
+
+
+def test_confidence_section_calibrates_against_gold(report):
+    cs = report.confidence
+    cal = cs.calibration
+    assert {"majority", "dawid-skene", "hierarchical"} <= set(cal.index)
+    n_gold = report.dataset.gold["item_id"].isin(report.dataset.labels["item_id"]).sum()
+    assert (cal["n"] == n_gold).all()
+    assert ((0 <= cal["errors_caught"]) & (cal["errors_caught"] <= cal["errors_total"])).all()
+    # posteriors that did not see the gold: not every model is 100% right on gold items
+    # (3 judgments per item, one 85%-accurate team: majority vote errs on ~5% of items)
+    assert cal.loc["majority", "accuracy"] < 1.0
+    # the models beat majority vote on gold (they weigh the annotators; planted 0.85-0.95)
+    assert cal.loc["hierarchical", "accuracy"] >= cal.loc["majority", "accuracy"]
+    assert set(cs.reliability) == set(cal.index)
+    # team table: best first, P(better than next) is a probability
+    t = cs.teams
+    assert t["accuracy"].is_monotonic_decreasing
+    p = t["p_more_accurate_than_next"].dropna()
+    assert ((0 <= p) & (p <= 1)).all() and len(p) == len(t) - 1
+    # re-review list: non-gold items, most expected errors removed first
+    r = cs.review
+    assert not set(r["item_id"]) & set(report.dataset.gold["item_id"])
+    assert r["expected_errors_removed"].is_monotonic_decreasing
+    assert r["text"].str.startswith("post ").all()
+    items = report.items
+    assert items["confidence_lower"].le(items["confidence_hierarchical"] + 1e-9).all()
+
+
+def test_unclamped_posteriors_leave_gold_out(report):
+    post = report.posterior
+    free = post.unclamped().to_numpy()
+    np.testing.assert_allclose(free.sum(axis=1), 1.0, atol=1e-9)
+    gold = post.enc.gold >= 0
+    # clamped posteriors are one-hot on gold items; the unclamped ones are not all one-hot
+    assert np.allclose(post.probas[gold].max(axis=1), 1.0)
+    assert free[gold].max(axis=1).min() < 0.99
+    # off gold, one E-step with the fitted parameters gives the model's own labels
+    assert (free[~gold].argmax(axis=1) == post.labels[~gold]).mean() > 0.99
+
+
+def test_trends_section_states_fdr_control(report):
+    tr = report.trends
+    text = summary.fdr_statement(tr)
+    assert f"{tr.n_tests} hypotheses" in text and "Benjamini-Hochberg" in text
+    assert tr.n_tests == int(tr.tests["q"].notna().sum()) > 0
+    view = summary.trend_tests_view(tr)
+    assert len(view) == len(tr.tests)
+    assert (view["significant"] == "yes").sum() == len(tr.findings)
+    # every significant trend is a headline finding (up to the cap) linking to Trends
+    f = report.findings
+    trend_sentences = set(tr.findings.loc[tr.findings["kind"] == "trend", "sentence"])
+    shown = set(f.loc[f["section"] == "trends", "finding"])
+    assert len(shown & trend_sentences) == min(len(trend_sentences), 6)
+
+
+def test_forecast_and_staffing(report):
+    fc = report.forecast
+    assert set(fc["step"]) == {1, 2, 3, 4}
+    assert ((fc["volume_lo"] <= fc["volume"]) & (fc["volume"] <= fc["volume_hi"])).all()
+    assert ((fc["hours_lo"] <= fc["hours"]) & (fc["hours"] <= fc["hours_hi"])).all()
+    weekly = fc.groupby("step")["volume"].sum().mean()
+    assert f"about {weekly:,.0f} items a week" in report.staffing
+    assert len(report.volume_history) > 0
+    assert any(r == "forecast" for r in report.findings["section"])
+
+
+def test_sentences_are_escaped_and_names_shown_as_code():
+    evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    findings = pd.DataFrame({"severity": ["alert"], "section": ["gaps"], "value": [0.5],
+                             "finding": [f"Team X labels `{evil}` as `ok` (q = 0.01)."]})
+    out = summary.findings_html(findings) + summary.sentences_html([f"`{evil}` rose"]) \
+        + summary.paragraph(f"`{evil}`") + summary.details("<b>x</b>", evil)
+    assert "<script" not in out and "<img" not in out
+    assert f"<code>{html.escape(evil)}</code>" in out
+    assert "<code>ok</code>" in out
+
+
+def test_no_timestamps_means_no_trends_and_no_forecast(operation, tmp_path):
+    lab = pd.read_csv(operation / "labels.csv").drop(columns=["labeled_at"])
+    for name in ("gold", "annotators", "items"):
+        (tmp_path / f"{name}.csv").write_bytes((operation / f"{name}.csv").read_bytes())
+    lab.to_csv(tmp_path / "labels.csv", index=False)
+    r = summary.build_report("AA", data_source=str(tmp_path), pseudonymize_ids=False)
+    assert r.trends.n_tests == 0 and r.gaps.empty and r.forecast.empty
+    assert "No trend" in summary.fdr_statement(r.trends)
+    assert r.staffing.startswith("No forecast")
+
+
+@pytest.mark.slow
+def test_default_scenario_de_headlines_the_planted_drop(tmp_path_factory):
+    # the default scenario at full scale: DE-T2's accuracy drops 15 points in week 7
+    synthetic = pytest.importorskip("insights.synthetic")
+    sc = synthetic.SCENARIOS["default"]
+    drop = next(d for d in sc.accuracy_drops if d.market == "DE")
+    r = summary.build_report("DE", data_source="simulated", scenario="default", seed=0,
+                             data_dir=str(tmp_path_factory.mktemp("data")),
+                             pseudonymize_ids=False)
+    f = r.trends.findings
+    hit = f[(f["team"] == drop.team) & (f["kind"] == "trend") & (f["direction"] == "decreasing")
+            & f["metric"].isin(["gold_accuracy", "est_accuracy", "agreement"])]
+    assert len(hit), f"no significant fall for {drop.team}: {f['sentence'].tolist()}"
+    # located within one week of the planted start
+    planted = sc.week_start(drop.week)
+    assert (hit["since"] - planted).abs().min() <= pd.Timedelta(weeks=1)
+    headline = r.findings[r.findings["section"] == "trends"]
+    assert set(hit["sentence"]) & set(headline["finding"])
+    assert (headline["severity"] == "alert").any()

@@ -85,8 +85,15 @@ def scorecard(card: pd.DataFrame, *, target: float | None = None) -> Figure:
     ok = ~np.isnan(acc)
     ax.errorbar(acc[ok], y[ok], xerr=[acc[ok] - lo[ok], hi[ok] - acc[ok]], fmt="o",
                 color=pal[0], capsize=3, label="accuracy vs gold (95% interval)")
-    sns.scatterplot(x=card["accuracy_estimated"].to_numpy(float), y=y, marker="D", s=45,
-                    color=pal[1], ax=ax, label="model-estimated accuracy", zorder=3)
+    est = card["accuracy_estimated"].to_numpy(float)
+    if "accuracy_estimated_low" in card:
+        e_lo = card["accuracy_estimated_low"].to_numpy(float)
+        e_hi = card["accuracy_estimated_high"].to_numpy(float)
+        ax.errorbar(est, y + 0.15, xerr=[est - e_lo, e_hi - est], fmt="D", markersize=5,
+                    color=pal[1], capsize=3, label="model-estimated accuracy (95% credible)")
+    else:
+        sns.scatterplot(x=est, y=y, marker="D", s=45, color=pal[1], ax=ax,
+                        label="model-estimated accuracy", zorder=3)
     if target is not None:
         ax.axvline(target, color="0.4", linestyle="--", linewidth=1, label=f"target {target:.0%}")
     ax.set_yticks(y, teams)
@@ -102,7 +109,10 @@ def scorecard(card: pd.DataFrame, *, target: float | None = None) -> Figure:
         g = ("no gold" if np.isnan(r.accuracy_gold) else
              f"{r.accuracy_gold:.1%} on gold ({r.accuracy_gold_low:.1%} to "
              f"{r.accuracy_gold_high:.1%})")
-        parts.append(f"{r.team}: {g}, model estimate {r.accuracy_estimated:.1%}")
+        m = f"model estimate {r.accuracy_estimated:.1%}"
+        if np.isfinite(getattr(r, "accuracy_estimated_low", np.nan)):
+            m += f" ({r.accuracy_estimated_low:.1%} to {r.accuracy_estimated_high:.1%})"
+        parts.append(f"{r.team}: {g}, {m}")
     alt = ("Dot plot of accuracy per vendor team, best first, with 95% intervals. "
            + "; ".join(parts) + ".")
     fig.tight_layout()
