@@ -334,3 +334,23 @@ def test_default_scenario_de_headlines_the_planted_drop(tmp_path_factory):
     headline = r.findings[r.findings["section"] == "trends"]
     assert set(hit["sentence"]) & set(headline["finding"])
     assert (headline["severity"] == "alert").any()
+
+
+def test_new_figures_have_titles_labels_and_alt_text(report):
+    from insights import plots
+
+    trends_fig = plots.team_trends(report.trends.series, report.trends.findings)
+    fc_fig = plots.volume_forecast(report.volume_history, report.forecast)
+    for f, title in ((trends_fig, "Weekly quality per vendor team"),
+                     (fc_fig, "Weekly items per queue: history and forecast")):
+        assert f.fig._suptitle.get_text() == title
+        axes = [ax for ax in f.fig.axes if ax.axison]
+        assert axes and all(ax.get_xlabel() and ax.get_ylabel() for ax in axes)
+        assert len(f.alt) > 60
+        html_out = plots.figure_html(f)
+        assert html_out.count("<img") == 1 and 'alt="' in html_out
+    teams = set(report.trends.series.query("level == 'market/team'")["team"])
+    assert all(f"team {t}" in trends_fig.alt for t in teams)
+    # empty inputs give a figure that says so, not an error
+    empty = plots.team_trends(report.trends.series.iloc[:0])
+    assert "no weekly series" in empty.alt

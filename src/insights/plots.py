@@ -181,6 +181,31 @@ def model_disagreement(pairs: pd.DataFrame, top: int = 10) -> Figure:
     return Figure(fig, alt=alt)
 
 
+def _panel_grid(n: int, max_cols: int, width: float, height: float, **kwargs):
+    """A figure with ``n`` panels in rows of at most ``max_cols`` (``axes`` is 2-D)."""
+    ncol = min(max_cols, n)
+    nrow = int(np.ceil(n / ncol))
+    return plt.subplots(nrow, ncol, figsize=(width * ncol, height * nrow + 0.6), squeeze=False,
+                        **kwargs)
+
+
+def _finish_panels(fig, axes, n: int, title: str, bottom: float) -> None:
+    """Hide unused panels, one legend under the grid (from the first panel), title, layout."""
+    for ax in axes.ravel()[n:]:
+        ax.set_axis_off()
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize="small", frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+
+
+def _weekly_axis(ax, title: str, ylabel: str) -> None:
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("week starting")
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+
+
 #: Weekly quality series drawn per team: column -> (legend label, interval columns or None).
 TREND_METRICS = {
     "gold_accuracy": ("accuracy on gold (95% interval)", ("gold_lo", "gold_hi")),
@@ -208,10 +233,7 @@ def team_trends(series: pd.DataFrame, findings: pd.DataFrame | None = None, *,
         return _empty(title, "no weekly series in this period")
     sns.set_theme(style="whitegrid", context="notebook")
     teams = sorted(s["team"].astype(str).unique())[:max_panels]
-    ncol = min(2, len(teams))
-    nrow = int(np.ceil(len(teams) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(6.2 * ncol, 3.2 * nrow + 0.6), squeeze=False,
-                             sharey=True)
+    fig, axes = _panel_grid(len(teams), 2, 6.2, 3.2, sharey=True)
     pal = sns.color_palette("colorblind")
     parts = []
     for ax, team in zip(axes.ravel(), teams, strict=False):
@@ -237,21 +259,13 @@ def team_trends(series: pd.DataFrame, findings: pd.DataFrame | None = None, *,
                 ax.annotate(f"change: {what}", (when, 1.0), xycoords=("data", "axes fraction"),
                             xytext=(3, -12), textcoords="offset points", fontsize=7)
                 marks.append(f"{what} changed from the week of {when:%d %b %Y}")
-        ax.set_title(f"team {team}", fontsize=10)
-        ax.set_xlabel("week starting")
-        ax.set_ylabel("share")
+        _weekly_axis(ax, f"team {team}", "share")
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         first, last = t.iloc[0], t.iloc[-1]
         parts.append(f"team {team}: model-estimated accuracy {first['est_accuracy']:.0%} in the "
                      f"first week and {last['est_accuracy']:.0%} in the last"
                      + (f"; {'; '.join(marks)}" if marks else "; no significant change"))
-    for ax in axes.ravel()[len(teams):]:
-        ax.set_axis_off()
-    handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize="small", frameon=False)
-    fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    _finish_panels(fig, axes, len(teams), title, bottom=0.05)
     alt = ("Line charts of weekly accuracy on gold, model-estimated accuracy and agreement, one "
            "panel per vendor team; dashed lines mark where a significant change starts. "
            + ". ".join(parts) + ".")
@@ -274,9 +288,7 @@ def volume_forecast(history: pd.DataFrame, forecast: pd.DataFrame) -> Figure:
         return _empty(title, "no forecast for this period")
     sns.set_theme(style="whitegrid", context="notebook")
     queues = sorted(forecast["queue"].astype(str).unique())
-    ncol = min(3, len(queues))
-    nrow = int(np.ceil(len(queues) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.2 * nrow + 0.6), squeeze=False)
+    fig, axes = _panel_grid(len(queues), 3, 4.6, 3.2)
     pal = sns.color_palette("colorblind")
     level = float(forecast["level"].iat[0])
     parts = []
@@ -291,22 +303,14 @@ def volume_forecast(history: pd.DataFrame, forecast: pd.DataFrame) -> Figure:
         ax.fill_between(fx, f["volume_lo"], f["volume_hi"], color=pal[1], alpha=0.2,
                         linewidth=0, label=f"{level:.0%} prediction interval")
         ax.set_ylim(bottom=0)
-        ax.set_title(f"queue {q}", fontsize=10)
-        ax.set_xlabel("week starting")
-        ax.set_ylabel("items")
-        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        _weekly_axis(ax, f"queue {q}", "items")
         last = h["volume"].iat[-1] if len(h) else float("nan")
         parts.append(f"queue {q}: {last:,.0f} items in the last week, forecast "
                      f"{f['volume'].iat[0]:,.0f} ({f['volume_lo'].iat[0]:,.0f} to "
                      f"{f['volume_hi'].iat[0]:,.0f}) next week and {f['volume'].iat[-1]:,.0f} "
                      f"({f['volume_lo'].iat[-1]:,.0f} to {f['volume_hi'].iat[-1]:,.0f}) in "
                      f"{len(f)} weeks")
-    for ax in axes.ravel()[len(queues):]:
-        ax.set_axis_off()
-    handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize="small", frameon=False)
-    fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    _finish_panels(fig, axes, len(queues), title, bottom=0.07)
     alt = ("Line charts of weekly items per queue with the forecast and its "
            f"{level:.0%} prediction interval shaded. " + "; ".join(parts) + ".")
     return Figure(fig, alt=alt)
