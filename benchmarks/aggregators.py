@@ -98,9 +98,10 @@ def worker(args: argparse.Namespace) -> None:
         params = peer_params(args.method, args.max_iter, args.tol)
 
         def fit():
-            model = cls(**params).fit(labels)
+            model = cls(**params)
+            pred = model.fit_predict(labels)
             hist = getattr(model, "loss_history_", None)
-            return model.labels_, (len(hist) if hist else None)
+            return pred, (len(hist) if hist else None)
     else:
         from insights import reliability
 
