@@ -199,10 +199,21 @@ def _finish_panels(fig, axes, n: int, title: str, bottom: float) -> None:
     fig.tight_layout(rect=(0, bottom, 1, 1))
 
 
-def _weekly_axis(ax, title: str, ylabel: str) -> None:
+def _week_numbers(week_start: pd.Series) -> np.ndarray:
+    """Week starts as matplotlib date numbers (plain floats: no date units machinery)."""
+    return matplotlib.dates.date2num(pd.to_datetime(week_start).dt.tz_localize(None))
+
+
+def _weekly_axis(ax, title: str, ylabel: str, weeks: np.ndarray, max_ticks: int = 6) -> None:
+    """Title, labels and fixed week ticks (``9 Mar``); a fixed locator is much cheaper to draw
+    than matplotlib's automatic date locator."""
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("week starting")
     ax.set_ylabel(ylabel)
+    weeks = np.unique(weeks)
+    if len(weeks):
+        ticks = weeks[::max(1, int(np.ceil(len(weeks) / max_ticks)))]
+        ax.set_xticks(ticks, [f"{d.day} {d:%b}" for d in matplotlib.dates.num2date(ticks)])
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
 
 
@@ -238,7 +249,7 @@ def team_trends(series: pd.DataFrame, findings: pd.DataFrame | None = None, *,
     parts = []
     for ax, team in zip(axes.ravel(), teams, strict=False):
         t = s[s["team"].astype(str) == team].sort_values("week_start")
-        x = pd.to_datetime(t["week_start"]).dt.tz_localize(None)
+        x = _week_numbers(t["week_start"])
         for (col, (label, band)), colour in zip(TREND_METRICS.items(), pal, strict=False):
             if col not in t or t[col].isna().all():
                 continue
@@ -253,13 +264,15 @@ def team_trends(series: pd.DataFrame, findings: pd.DataFrame | None = None, *,
                          & findings["metric"].isin(list(TREND_METRICS))]
             for since, grp in f.groupby("since", sort=True):
                 when = pd.Timestamp(since).tz_localize(None)
-                ax.axvline(when, color="0.25", linestyle="--", linewidth=1.2)
+                ax.axvline(matplotlib.dates.date2num(when), color="0.25", linestyle="--",
+                           linewidth=1.2)
                 what = ", ".join(sorted(set(grp["metric"].map(
                     lambda m: TREND_METRICS[m][0].split(" (")[0]))))
-                ax.annotate(f"change: {what}", (when, 1.0), xycoords=("data", "axes fraction"),
+                ax.annotate(f"change: {what}", (matplotlib.dates.date2num(when), 1.0),
+                            xycoords=("data", "axes fraction"),
                             xytext=(3, -12), textcoords="offset points", fontsize=7)
                 marks.append(f"{what} changed from the week of {when:%d %b %Y}")
-        _weekly_axis(ax, f"team {team}", "share")
+        _weekly_axis(ax, f"team {team}", "share", x)
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         first, last = t.iloc[0], t.iloc[-1]
         parts.append(f"team {team}: model-estimated accuracy {first['est_accuracy']:.0%} in the "
@@ -295,15 +308,15 @@ def volume_forecast(history: pd.DataFrame, forecast: pd.DataFrame) -> Figure:
     for ax, q in zip(axes.ravel(), queues, strict=False):
         h = history[history["queue"].astype(str) == q].sort_values("week_start")
         f = forecast[forecast["queue"].astype(str) == q].sort_values("week_start")
-        hx = pd.to_datetime(h["week_start"]).dt.tz_localize(None)
-        fx = pd.to_datetime(f["week_start"]).dt.tz_localize(None)
+        hx = _week_numbers(h["week_start"])
+        fx = _week_numbers(f["week_start"])
         ax.plot(hx, h["volume"], marker="o", markersize=3, color=pal[0], label="items (history)")
         ax.plot(fx, f["volume"], marker="o", markersize=3, linestyle="--", color=pal[1],
                 label="forecast (median)")
         ax.fill_between(fx, f["volume_lo"], f["volume_hi"], color=pal[1], alpha=0.2,
                         linewidth=0, label=f"{level:.0%} prediction interval")
         ax.set_ylim(bottom=0)
-        _weekly_axis(ax, f"queue {q}", "items")
+        _weekly_axis(ax, f"queue {q}", "items", np.concatenate([hx, fx]))
         last = h["volume"].iat[-1] if len(h) else float("nan")
         parts.append(f"queue {q}: {last:,.0f} items in the last week, forecast "
                      f"{f['volume'].iat[0]:,.0f} ({f['volume_lo'].iat[0]:,.0f} to "
