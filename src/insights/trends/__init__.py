@@ -11,7 +11,8 @@ Knowledge-gaps sections::
     rep.gaps                            # knowledge gaps with example item ids
 
 Modules: :mod:`~insights.trends.series` (weekly series), :mod:`~insights.trends.mann_kendall`,
-:mod:`~insights.trends.rates`, :mod:`~insights.trends.changepoints`,
+:mod:`~insights.trends.rates`, :mod:`~insights.trends.steps`,
+:mod:`~insights.trends.changepoints`,
 :mod:`~insights.trends.mix`, :mod:`~insights.trends.fdr`, :mod:`~insights.trends.findings`,
 :mod:`~insights.trends.gaps`.
 """
@@ -25,15 +26,16 @@ import pandas as pd
 
 from insights.trends import fdr
 from insights.trends.fdr import adjust
-from insights.trends.findings import finalize, trend_tests
+from insights.trends.findings import RATE_TESTS, finalize, trend_tests
 from insights.trends.gaps import gap_tests, truth_weights
 from insights.trends.mann_kendall import mann_kendall, seasonal_mann_kendall, sens_slope
 from insights.trends.mix import market_vs_rest, mix_test
 from insights.trends.rates import cochran_armitage, rate_trend
 from insights.trends.series import LEVELS, posteriors_for, prepare_judgments, weekly_series
+from insights.trends.steps import step_change
 
 __all__ = ["TrendReport", "analyze", "TEST_LEVELS", "mann_kendall", "seasonal_mann_kendall",
-           "sens_slope", "cochran_armitage", "rate_trend", "mix_test", "market_vs_rest",
+           "sens_slope", "cochran_armitage", "rate_trend", "step_change", "mix_test", "market_vs_rest",
            "adjust", "fdr", "weekly_series", "LEVELS"]
 
 #: Levels whose cells are tested by default (the finest, market/queue/team, is in the series).
@@ -78,7 +80,7 @@ class TrendReport:
 def analyze(dataset, *, alpha: float = 0.05, method: str = "bh", posteriors=None,
             aggregator: str = "dawid-skene", levels=TEST_LEVELS, min_weeks: int = 4,
             min_total: float = 30.0, gap_min_count: float = 20.0,
-            max_lag: int | None = None) -> TrendReport:
+            max_lag: int | None = None, rate_tests=("step",)) -> TrendReport:
     """Weekly series, trend/change tests, knowledge gaps and label-mix tests, with one FDR
     adjustment over everything tested.
 
@@ -101,18 +103,26 @@ def analyze(dataset, *, alpha: float = 0.05, method: str = "bh", posteriors=None
     gap_min_count : see :func:`insights.trends.gaps.gap_tests` (``min_count``).
     max_lag : int, optional
         Lag bound of the Hamed-Rao correction for long series.
+    rate_tests : sequence of {"step", "trend"}, default ("step",)
+        Tests of each weekly rate (:data:`insights.trends.findings.RATE_TESTS`): the step
+        change at the most significant split week (:func:`step_change`) and/or the logit-GLM
+        slope (:func:`rate_trend`). Each test is a row of ``tests`` and counts in the FDR.
 
     Returns
     -------
     TrendReport
     """
+    rate_tests = tuple(rate_tests)
+    if not rate_tests or set(rate_tests) - set(RATE_TESTS):
+        raise ValueError(f"rate_tests={rate_tests!r}: expected a non-empty subset of "
+                         f"{RATE_TESTS} (insights.trends.findings.RATE_TESTS)")
     if posteriors is None:
         posteriors = posteriors_for(dataset, aggregator)
     classes = [str(c) for c in (dataset.label_set or list(posteriors.columns))]
     series = weekly_series(dataset, posteriors, levels=tuple(dict.fromkeys((*LEVELS,
                                                                             *levels))))
     trends = trend_tests(series, levels=levels, classes=classes, min_weeks=min_weeks,
-                         min_total=min_total, max_lag=max_lag)
+                         min_total=min_total, max_lag=max_lag, rate_tests=rate_tests)
     # knowledge gaps
     judg = prepare_judgments(dataset, posteriors)
     kinds = dataset.annotator_table()["kind"].astype(str)
@@ -164,4 +174,5 @@ def analyze(dataset, *, alpha: float = 0.05, method: str = "bh", posteriors=None
                        params={"aggregator": aggregator, "levels": ["/".join(lv) for lv in
                                                                      levels],
                                "min_weeks": min_weeks, "min_total": min_total,
-                               "gap_min_count": gap_min_count, "max_lag": max_lag})
+                               "gap_min_count": gap_min_count, "max_lag": max_lag,
+                               "rate_tests": list(rate_tests)})

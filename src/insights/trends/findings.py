@@ -36,8 +36,9 @@ from insights.trends.changepoints import (
 )
 from insights.trends.mann_kendall import mann_kendall
 from insights.trends.rates import rate_trend
+from insights.trends.steps import step_change
 
-__all__ = ["COLUMNS", "RATE_METRICS", "VALUE_METRICS", "newcombe_difference", "trend_tests",
+__all__ = ["COLUMNS", "RATE_TESTS", "RATE_METRICS", "VALUE_METRICS", "newcombe_difference", "trend_tests",
            "sentence", "finalize", "fmt_q", "fmt_week"]
 
 COLUMNS = ["kind", "metric", "level", "market", "queue", "team", "klass", "given", "where",
@@ -51,6 +52,10 @@ RATE_METRICS: dict[str, tuple[str, str, str]] = {
     "est_accuracy": ("est_correct", "est_n", "model-estimated accuracy"),
     "agreement": ("agree", "agree_pairs", "agreement"),
 }
+#: Tests of a weekly rate: ``"step"`` (:func:`insights.trends.steps.step_change`, default) and
+#: ``"trend"`` (:func:`insights.trends.rates.rate_trend`, the logit-GLM slope).
+RATE_TESTS = ("step", "trend")
+
 #: metric -> words
 VALUE_METRICS: dict[str, str] = {
     "volume": "weekly volume",
@@ -176,13 +181,23 @@ def _cells(series: pd.DataFrame, levels):
 
 def trend_tests(series: pd.DataFrame, *, levels, classes, min_weeks: int = 4,
                 min_total: float = 30.0, min_week_total: float = 1.0,
-                max_lag: int | None = None, hamed_rao_from: int = 24) -> pd.DataFrame:
+                max_lag: int | None = None, hamed_rao_from: int = 24,
+                rate_tests=("step",), n_sim: int = 4000, seed: int = 0) -> pd.DataFrame:
     """Test every metric of every cell of ``series`` (from :func:`weekly_series`).
 
     * Rates (:data:`RATE_METRICS`, and each class's share of final labels on levels without a
-      team): :func:`insights.trends.rates.rate_trend` (dispersion-chosen GLM); cells with
-      fewer than ``min_weeks`` weeks of at least ``min_week_total`` counts, or fewer than
-      ``min_total`` counts in all, are not tested.
+      team), by each test named in ``rate_tests`` (:data:`RATE_TESTS`; every test is one row,
+      and every row counts in the run's FDR adjustment):
+
+      - ``"step"`` (default): :func:`insights.trends.steps.step_change`, the most significant
+        split week against week-to-week variation, its p-value paying for the search over
+        splits (``n_sim`` bootstrap draws, ``seed``); ``since`` is the split week and
+        ``before``/``after`` the pooled rates on either side;
+      - ``"trend"``: :func:`insights.trends.rates.rate_trend` (dispersion-chosen logit GLM
+        slope); ``since`` from PELT (below).
+
+      Cells with fewer than ``min_weeks`` weeks of at least ``min_week_total`` counts, or fewer
+      than ``min_total`` counts in all, are not tested.
     * Values (:data:`VALUE_METRICS`; volume is items, or judgments on team levels):
       :func:`insights.trends.mann_kendall.mann_kendall`, exact or continuity-corrected normal;
       with at least ``hamed_rao_from`` weeks, the Hamed-Rao correction with ``max_lag`` lags.
@@ -207,6 +222,23 @@ def trend_tests(series: pd.DataFrame, *, levels, classes, min_weeks: int = 4,
             if ok.sum() < min_weeks or n[ok].sum() < min_total:
                 continue
             x, n, w = x[ok], n[ok], w[ok]
+            common = {**base, "metric": metric, "metric_words": words, "klass": klass,
+                      "effect_unit": "rate", "n": float(n.sum())}
+            if "step" in rate_tests:
+                st = step_change(x, n, w, min_weeks=min_weeks, n_sim=n_sim, seed=seed)
+                if np.isfinite(st.p):
+                    k = st.position
+                    d, lo, hi = newcombe_difference(x[:k].sum(), n[:k].sum(), x[k:].sum(),
+                                                    n[k:].sum(), dispersion=st.dispersion)
+                    rows.append({**common, "test": "step change (max over split weeks)",
+                                 "method": st.method, "direction": st.direction,
+                                 "before": st.before, "after": st.after, "effect": d,
+                                 "effect_lo": lo, "effect_hi": hi,
+                                 "since": cell["week_start"].to_numpy()[ok][k],
+                                 "since_week": int(w[k]), "p": st.p,
+                                 "dispersion": st.dispersion})
+            if "trend" not in rate_tests:
+                continue
             r = rate_trend(x, n, w, min_weeks=min_weeks)
             if not np.isfinite(r.p):
                 continue
@@ -216,13 +248,11 @@ def trend_tests(series: pd.DataFrame, *, levels, classes, min_weeks: int = 4,
             d, lo, hi = newcombe_difference(x[:k].sum(), n[:k].sum(), x[k:].sum(), n[k:].sum(),
                                             dispersion=r.dispersion)
             since = cell["week_start"].to_numpy()[ok][k]
-            rows.append({**base, "metric": metric, "metric_words": words, "klass": klass,
-                         "test": "rate trend (logit GLM)", "method": r.method,
+            rows.append({**common, "test": "rate trend (logit GLM)", "method": r.method,
                          "direction": r.direction, "before": x[:k].sum() / n[:k].sum(),
                          "after": x[k:].sum() / n[k:].sum(), "effect": d, "effect_lo": lo,
-                         "effect_hi": hi, "effect_unit": "rate", "since": since,
-                         "since_week": int(w[k]), "p": r.p, "dispersion": r.dispersion,
-                         "n": float(n.sum())})
+                         "effect_hi": hi, "since": since, "since_week": int(w[k]), "p": r.p,
+                         "dispersion": r.dispersion})
         for metric, words in VALUE_METRICS.items():
             col = metric if metric != "volume" else (
                 "n_judgments" if "team" in level else "n_items")
