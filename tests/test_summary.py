@@ -197,10 +197,14 @@ def test_item_confidence_and_tables_written(report, tmp_path):
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
     assert (items["confidence"] >= 1 / 3 - 1e-12).all()
     s = summary.write_tables(report, tmp_path)
-    for name in ("scorecard", "findings", "item_confidence", "annotator_quality"):
+    tables = report.tables()
+    assert {"scorecard", "findings", "item_confidence", "annotator_quality", "knowledge_gaps",
+            "trend_tests", "trend_series", "calibration", "team_accuracy", "review_list",
+            "forecast"} <= set(tables)
+    for name, table in tables.items():
         csv = pd.read_csv(tmp_path / f"{name}.csv")
         pq = pd.read_parquet(tmp_path / f"{name}.parquet")
-        assert len(csv) == len(pq) == len(report.tables()[name])
+        assert len(csv) == len(pq) == len(table), name
     assert json.loads((tmp_path / "summary.json").read_text())["market"] == "AA" == s["market"]
 
 
