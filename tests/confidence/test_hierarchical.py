@@ -143,10 +143,7 @@ def test_nuts_diagnostics_and_agreement_with_em():
         warnings.simplefilter("ignore", DeprecationWarning)
         nuts = HierarchicalDawidSkene(inference="nuts", draws=2000, tune=1500).fit(
             op.labels, gold=op.gold, annotators=op.annotators)
-    # the same model in EM mode (Gaussian annotator level, as NUTS samples it)
-    em = HierarchicalDawidSkene(annotator_df=None).fit(op.labels, gold=op.gold,
-                                                       annotators=op.annotators)
-    em_t = HierarchicalDawidSkene().fit(op.labels, gold=op.gold, annotators=op.annotators)
+    em = HierarchicalDawidSkene().fit(op.labels, gold=op.gold, annotators=op.annotators)
     d = nuts.diagnostics_
     assert nuts.n_divergences_ == 0
     assert (d["r_hat"] < 1.01).all(), d
@@ -161,5 +158,5 @@ def test_nuts_diagnostics_and_agreement_with_em():
     # EM (Laplace) vs NUTS on the same data: same labels almost everywhere, close posteriors
     assert (em.labels_ == nuts.labels_).mean() >= 0.98
     assert np.abs(em.probas_.to_numpy() - nuts.probas_.to_numpy()).mean() < 0.03
-    # the default (Student-t annotator level) stays close to the Gaussian model's posterior
-    assert (em_t.labels_ == nuts.labels_).mean() >= 0.97
+    # both modes down-weight the same annotators (Student-t annotator level)
+    assert np.corrcoef(em.annotator_weights_, nuts.annotator_weights_)[0, 1] > 0.5

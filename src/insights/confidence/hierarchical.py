@@ -6,9 +6,10 @@ Model (Paun et al. 2018's HierD&S with a market/team/annotator hierarchy on the 
 
     \pi_j[t, \cdot] &= \mathrm{softmax}(\eta_j[t, \cdot]), \qquad \eta_j[t, t] = 0 \\
     \eta_j[t, k] &= \mu[t,k] + m_{\mathrm{market}(j)}[t,k] + \tau_{\mathrm{team}(j)}[t,k]
-                   + \sigma_a z_j[t,k] \qquad (k \ne t) \\
+                   + (\sigma_a z_j[t,k] + \sigma_s u_j) / \sqrt{w_j} \qquad (k \ne t) \\
     \mu &\sim N(\mu_0, s_0^2), \quad m \sim N(0, \sigma_m^2), \quad \tau \sim N(0, \sigma_t^2),
-    \quad z \sim N(0, 1), \quad \sigma_\cdot \sim \mathrm{HalfNormal}(s_\sigma) \\
+    \quad z, u \sim N(0, 1), \quad w_j \sim \mathrm{Gamma}(\nu/2, \nu/2),
+    \quad \sigma_\cdot \sim \mathrm{HalfNormal}(s_\sigma) \\
     z_i &\sim \mathrm{Cat}(\rho), \quad \rho \sim \mathrm{Dirichlet}(1), \qquad
     y_{ij} \sim \mathrm{Cat}(\pi_j[z_i, \cdot])
 
@@ -17,6 +18,10 @@ The correct answer's logit is pinned to 0, so :math:`\eta` are error log-odds; t
 label-switched modes. Market and team offsets are centred, annotator offsets non-centred (with
 many judgments per team the fully non-centred form diverges; with few per annotator the centred
 one does). A level with a single group (one market, one team per market) is dropped.
+The annotator offset has a cell-specific part (:math:`\sigma_a`) and an overall-skill part
+shared by all cells (:math:`\sigma_s`); the per-annotator precision weight :math:`w_j` makes
+it Student-t with :math:`\nu` = ``annotator_df`` degrees of freedom (``None``: Gaussian,
+:math:`w_j = 1`), so an annotator far from their team -- a spammer -- is not pulled toward it.
 
 The true class is marginalised: the log-likelihood is
 :math:`\sum_i \log\sum_t \rho_t \exp(\sum_{j} \log\pi_j[t, y_{ij}])`, the inner sums computed
@@ -54,7 +59,7 @@ Inference
     pulled toward the team's accuracy and does not inflate :math:`\Sigma_a` for everyone else
     (on the issue-4 test problem: sparse-annotator accuracy RMSE 0.091 vs 0.094 Gaussian,
     0.054 vs 0.064 on honest ones). ``annotator_df=None`` is the Gaussian level.
-    The NUTS mode keeps the Gaussian annotator level (``annotator_df`` is not used there).
+    NUTS samples the same model (:math:`w_j` as ``annotator_weight``).
 
     Because the expectation includes the posterior variance,
     the annotator variance neither collapses to 0 (full pooling) nor runs off to no pooling as
@@ -170,9 +175,8 @@ class HierarchicalDawidSkene(Aggregator):
         non-centred form, which samples better when groups have little data (small tests).
         The levels centred are listed in ``centered_levels_``.
     annotator_df : float or None, default 4.0
-        EM mode: degrees of freedom of the Student-t annotator level (a scale mixture of the
-        Gaussian; robust to spammers and other annotators far from their team). ``None``:
-        Gaussian annotator level, the same model as the NUTS mode, which ignores this.
+        Degrees of freedom of the Student-t annotator level (a scale mixture of Gaussians;
+        robust to spammers and other annotators far from their team). ``None``: Gaussian.
 
     Attributes
     ----------
@@ -204,9 +208,8 @@ class HierarchicalDawidSkene(Aggregator):
         Seconds in the sampler / EM loop.
     n_iter_, converged_ : EM iterations and convergence (NUTS: None).
     annotator_weights_ : Series
-        The Student-t precision weight :math:`E[w_j]` of every annotator (EM mode; 1 for a
-        Gaussian level and in NUTS mode; well below 1 for annotators far from their team,
-        e.g. spammers).
+        Posterior mean of every annotator's Student-t precision weight :math:`w_j` (1 for a
+        Gaussian level; well below 1 for annotators far from their team, e.g. spammers).
     hierarchy_ : Hierarchy
 
     Examples
@@ -418,7 +421,12 @@ class HierarchicalDawidSkene(Aggregator):
             s_s = pm.HalfNormal("sigma_annotator_skill", self.sigma_scale)
             z = pm.Normal("annotator_z", 0.0, 1.0, shape=(J, K, K - 1))
             zs = pm.Normal("annotator_skill_z", 0.0, 1.0, shape=(J, 1, 1))
-            eta = node[tree.parents[-1]] + s_a * z + s_s * zs
+            dev = s_a * z + s_s * zs
+            if self.annotator_df is not None:  # Student-t level as a scale mixture
+                nu = float(self.annotator_df)
+                w = pm.Gamma("annotator_weight", nu / 2, nu / 2, shape=(J, 1, 1))
+                dev = dev / pt.sqrt(w)
+            eta = node[tree.parents[-1]] + dev
             full = pt.zeros((J, K, K))
             full = pt.set_subtensor(full[:, rows, cols], eta.reshape((J, K * (K - 1))))
             logc = full - pt.logsumexp(full, axis=2, keepdims=True)
@@ -433,7 +441,8 @@ class HierarchicalDawidSkene(Aggregator):
         """Start every chain at the EM fit (majority-vote anchored: no label switching)."""
         em = HierarchicalDawidSkene(inference="em", n_posterior_draws=2,
                                     prior_mean=self.prior_mean, prior_sd=self.prior_sd,
-                                    random_seed=self.random_seed, annotator_df=None)
+                                    random_seed=self.random_seed,
+                                    annotator_df=self.annotator_df)
         tree = self.hierarchy_
         em.hierarchy_ = tree
         em.classes_, em.item_ids_ = self.classes_, self.item_ids_
@@ -459,8 +468,11 @@ class HierarchicalDawidSkene(Aggregator):
         s_a = max(float(vc["annotator"]), 0.05)
         init["sigma_annotator"] = np.asarray(s_a)
         init["sigma_annotator_skill"] = np.asarray(max(float(vc["annotator_skill"]), 0.05))
-        init["annotator_z"] = (lv[-1] - lv[-2][tree.parents[-1]]) / s_a
+        w = em.annotator_weights_.to_numpy()[:, None, None]
+        init["annotator_z"] = (lv[-1] - lv[-2][tree.parents[-1]]) * np.sqrt(w) / s_a
         init["annotator_skill_z"] = np.zeros((enc.n_annotators, 1, 1))
+        if self.annotator_df is not None:
+            init["annotator_weight"] = w
         return init
 
     def _fit_nuts(self, enc: Encoded):
@@ -508,9 +520,14 @@ class HierarchicalDawidSkene(Aggregator):
             levels.append(levels[-1][:, tree.parents[L]] + off)
         s_a = flat("sigma_annotator")
         s_s = flat("sigma_annotator_skill")
-        levels.append(levels[-1][:, tree.parents[-1]] + s_a[:, None, None, None]
-                      * flat("annotator_z") + s_s[:, None, None, None]
-                      * flat("annotator_skill_z"))
+        dev = (s_a[:, None, None, None] * flat("annotator_z")
+               + s_s[:, None, None, None] * flat("annotator_skill_z"))
+        if self.annotator_df is not None:
+            w = flat("annotator_weight")
+            dev = dev / np.sqrt(w)
+            self.annotator_weights_ = pd.Series(w[:, :, 0, 0].mean(axis=0),
+                                                index=tree.labels[-1], name="weight")
+        levels.append(levels[-1][:, tree.parents[-1]] + dev)
         vnames = [*tree.names[1:], "annotator_skill"]
         names = [f"sigma_{n}" for n in vnames]
         q = (1 - self.credible_level) / 2
