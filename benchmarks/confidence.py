@@ -7,9 +7,12 @@ confidence vs truth, next to Dawid-Skene on the same data.
 
     python benchmarks/confidence.py                 # NUTS 2k + 20k items, EM 1e5 + 1e6 judgments
     python benchmarks/confidence.py --quick         # NUTS 2k, EM 1e5
+    python benchmarks/confidence.py --plan nuts:20000:600   # one row (mode:items:annotators)
 
 Targets on the 2-core machine (issue 4): 20k items NUTS < 5 min; 1e6 judgments EM < 60 s.
 NUTS uses chains=2, cores=2; Numba's cache is ``insights.confidence.numba_cache_dir()``.
+``cpu_s`` is the process CPU time of the fit (all threads): on a shared machine, compare it
+with ``wall_s`` to see how much of the wall time was spent waiting for a core.
 """
 
 from __future__ import annotations
@@ -42,14 +45,17 @@ def run(kind: str, n_items: int, n_annotators: int, seed: int = 0) -> dict:
     t_ds = time.perf_counter() - t
     acc_ds, ece_ds = _quality(ds, op)
     t = time.perf_counter()
+    c = time.process_time()
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         m = HierarchicalDawidSkene(inference=kind).fit(op.labels, gold=op.gold,
                                                        annotators=op.annotators)
     wall = time.perf_counter() - t
+    cpu = time.process_time() - c
     acc, ece = _quality(m, op)
     row = {"mode": kind, "items": n_items, "judgments": n_j, "annotators": n_annotators,
-           "wall_s": round(wall, 1), "sampler_s": round(m.sampling_time_, 1),
+           "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+           "sampler_s": round(m.sampling_time_, 1),
            "accuracy": round(acc, 4), "ece": round(ece, 4),
            "ds_accuracy": round(acc_ds, 4), "ds_ece": round(ece_ds, 4),
            "ds_s": round(t_ds, 2), "warnings": len(w)}
@@ -66,11 +72,15 @@ def run(kind: str, n_items: int, n_annotators: int, seed: int = 0) -> dict:
 def main(argv=None) -> pd.DataFrame:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--plan", help="comma-separated mode:items:annotators rows to run instead")
     args = ap.parse_args(argv)
     # judgments ~ 4 per item: 1e5 judgments ~ 25k items, 1e6 ~ 250k items
     plan = [("nuts", 2000, 120), ("em", 25_000, 600)]
     if not args.quick:
         plan += [("nuts", 20_000, 600), ("em", 250_000, 3000)]
+    if args.plan:
+        plan = [(m, int(n), int(a)) for m, n, a in
+                (row.split(":") for row in args.plan.split(","))]
     rows = []
     for kind, n_items, n_ann in plan:
         rows.append(run(kind, n_items, n_ann))

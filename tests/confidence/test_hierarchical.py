@@ -131,8 +131,10 @@ def test_shared_datasets_at_least_dawid_skene(name):
         hds = HierarchicalDawidSkene().fit(labels)  # no team/market: one group
     _, c_ds = confidence_and_correct(ds.probas_, truth)
     _, c_h = confidence_and_correct(hds.probas_, truth)
-    # D_Product: 8315 items, 0.005 is ~40 items; measured 0.9377 vs 0.9395 there, equal or
-    # better on the others
+    # D_Product: 8315 items, 0.005 is ~40 items; measured 0.9378 vs 0.9395 there (HDS loses
+    # 23 items DS gets right and wins 7: mostly 2-1 votes on true-1 items where DS's estimate
+    # of 0 for some annotators' P(say 0 | true 1) makes their "1" conclusive; pooling does not
+    # believe those zeros), equal or better on the others (RTE 0.9325 vs 0.9287)
     assert c_h.mean() >= c_ds.mean() - 0.005
 
 
