@@ -127,8 +127,9 @@ HTML(summary.details(summary.html_table(summary.trend_tests_view(report.trends),
 # listed for re-review.
 
 # %%
-HTML(summary.html_table(summary.calibration_view(report.confidence),
-                        caption="Calibration against gold"))
+HTML(summary.paragraph(summary.calibration_sentence(report.confidence))
+     + summary.html_table(summary.calibration_view(report.confidence),
+                          caption="Calibration against gold"))
 
 # %%
 confidence_plots.reliability_diagram(report.confidence.reliability)

@@ -257,6 +257,10 @@ def test_confidence_section_calibrates_against_gold(report):
     assert r["text"].str.startswith("post ").all()
     items = report.items
     assert items["confidence_lower"].le(items["confidence_hierarchical"] + 1e-9).all()
+    text = summary.calibration_sentence(cs)
+    h = cal.loc["hierarchical"]
+    assert f"On {int(h['n']):,} gold items" in text and f"{h['accuracy']:.1%}" in text
+    assert f"catch {int(h['errors_caught'])} of its {int(h['errors_total'])} errors" in text
 
 
 def test_unclamped_posteriors_leave_gold_out(report):

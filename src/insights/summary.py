@@ -87,6 +87,8 @@ __all__ = [
     "paragraph",
     "sentences_html",
     "calibration_view",
+    "calibration_sentence",
+    "scale_table",
     "forecast_view",
     "volume_forecast",
     "GAP_COLUMNS",
@@ -708,6 +710,31 @@ def confidence_summary(ds: _data.Dataset, post: Posterior, model, *, n_review: i
     review["text"] = _item_text(ds, review["item_id"].tolist())
     return ConfidenceSummary(model=model, calibration=calibration, reliability=reliability,
                              teams=teams, review=review, fraction=fraction)
+
+
+def calibration_sentence(cs: ConfidenceSummary, model: str = "hierarchical",
+                         tolerance: float = 0.02) -> str:
+    """The calibration of ``model`` in plain words: accuracy and mean confidence on gold items
+    (posteriors computed without the gold answer), over- or under-confidence beyond
+    ``tolerance``, and the errors caught by reviewing the least confident items, against
+    majority vote."""
+    c = cs.calibration
+    if model not in c.index or not c.loc[model, "n"]:
+        return "No gold items in this period: the confidence cannot be checked against gold."
+    r = c.loc[model]
+    gap = r["mean_confidence"] - r["accuracy"]
+    verdict = ("about right" if abs(gap) <= tolerance else
+               f"{'over' if gap > 0 else 'under'}confident by {abs(gap):.1%}")
+    text = (f"On {int(r['n']):,} gold items, judged without their gold answer, the {model} model "
+            f"is right {r['accuracy']:.1%} of the time and {r['mean_confidence']:.1%} confident "
+            f"on average: its confidence is {verdict} (expected calibration error "
+            f"{r['ece']:.3f}). Re-reviewing its {cs.fraction:.0%} least confident items would "
+            f"catch {int(r['errors_caught'])} of its {int(r['errors_total'])} errors")
+    if "majority" in c.index and model != "majority":
+        m = c.loc["majority"]
+        text += (f"; majority vote makes {int(m['errors_total'])} errors, "
+                 f"{int(m['errors_caught'])} of them in its {cs.fraction:.0%} least confident")
+    return text + "."
 
 
 def calibration_view(cs: ConfidenceSummary) -> pd.DataFrame:
