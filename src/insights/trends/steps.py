@@ -102,7 +102,8 @@ class StepChangeResult:
     p_mc, p_bonferroni : float
         Parametric-bootstrap and Bonferroni-t p-values of the max statistic.
     dispersion : float
-        :math:`\\hat\\phi_{k^*}` (unfloored; ``method`` says whether it exceeds 1).
+        :math:`\\max(\\hat\\phi_{k^*}, 1)`, the dispersion the intervals use (``method`` says
+        which side of 1 the estimate fell).
     df : float
         :math:`\\nu` of the dispersion estimate.
     n_splits : int
