@@ -362,3 +362,10 @@ def test_new_figures_have_titles_labels_and_alt_text(report):
     # empty inputs give a figure that says so, not an error
     empty = plots.team_trends(report.trends.series.iloc[:0])
     assert "no weekly series" in empty.alt
+
+
+def test_confidence_model_convergence_is_in_the_provenance(report):
+    model = report.confidence.model
+    row = report.provenance.set_index("field").loc["confidence model", "value"]
+    assert summary.convergence_note(model) in row
+    assert str(model.n_iter_) in row

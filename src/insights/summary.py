@@ -41,6 +41,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,7 @@ __all__ = [
     "fdr_statement",
     "trend_tests_view",
     "fit_confidence",
+    "convergence_note",
     "ConfidenceSummary",
     "confidence_summary",
     "staffing_sentence",
@@ -632,13 +634,30 @@ def fit_confidence(ds: _data.Dataset, post: Posterior, *, seed: int = 0,
                    credible_level: float = 0.95):
     """The hierarchical model (:class:`insights.confidence.HierarchicalDawidSkene`, EM mode):
     the report model itself when it is the hierarchical one, else fitted on the dataset (gold
-    items clamped; annotators pooled within team and market)."""
+    items clamped; annotators pooled within team and market). The EM fit's convergence is
+    reported in the provenance table (:func:`convergence_note`), not as a warning on the
+    stakeholders' page."""
+    from sklearn.exceptions import ConvergenceWarning
+
     from insights.confidence import HierarchicalDawidSkene
 
     if isinstance(post.model, HierarchicalDawidSkene):
         return post.model
-    return HierarchicalDawidSkene(inference="em", random_seed=int(seed),
-                                  credible_level=credible_level).fit(ds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return HierarchicalDawidSkene(inference="em", random_seed=int(seed),
+                                      credible_level=credible_level).fit(ds)
+
+
+def convergence_note(model) -> str:
+    """How an iterative model's fit ended, in words (``n_iter_``, ``converged_``)."""
+    n_iter, ok = getattr(model, "n_iter_", None), getattr(model, "converged_", None)
+    if n_iter is None or ok is None:
+        return "not iterative"
+    if ok:
+        return f"converged in {n_iter} iterations"
+    return (f"stopped after {n_iter} iterations without meeting the tolerance "
+            f"({getattr(model, 'tol', '?')}); its estimates are the last iterate")
 
 
 @dataclass
@@ -1229,7 +1248,8 @@ def build_report(market: str, *, data_source: str = "", scenario: str = "default
         items=item_confidence(post, hier), findings=findings,
         provenance=provenance(ds, params, post.method, models={
             "confidence model": (f"hierarchical Dawid-Skene ({hier.inference}), "
-                                 f"{hier.credible_level:.0%} credible intervals"),
+                                 f"{hier.credible_level:.0%} credible intervals, "
+                                 f"{convergence_note(hier)}"),
             "trend tests": (f"{trend.n_tests} tests, false discovery rate "
                             f"{_FDR_NAMES.get(trend.method, trend.method)} at q <= "
                             f"{trend.alpha:g}"),
