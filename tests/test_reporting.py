@@ -195,3 +195,13 @@ def test_lists_every_market_and_copes_without_params(tmp_path):
     shutil.copytree(REPO / "params", tmp_path / "params")
     assert reporting.available_markets(tmp_path / "params") == sorted(
         p.stem for p in (REPO / "params").glob("*.yaml") if p.stem != "defaults")
+
+
+def test_index_counts_every_alert_and_lists_the_first(tmp_path):
+    flags = [f"trends: <b>finding {i}</b>" for i in range(5)]
+    r = reporting.MarketResult(market="ZZ", status="ok", html_path=str(tmp_path / "ZZ.html"),
+                               summary={"flags": flags, "scale": {}, "period": "p"})
+    page = reporting.write_index([r], tmp_path, max_flags=3).read_text()
+    assert "<td>5</td>" in page  # the alert count is all of them
+    assert page.count("&lt;b&gt;finding") == 3 and "and 2 more in the report" in page
+    assert "<b>finding" not in page

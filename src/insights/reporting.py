@@ -405,8 +405,9 @@ def _render_safely(market, params, out_dir, kwargs) -> MarketResult:
 # index
 # --------------------------------------------------------------------------------------------
 def write_index(results: Sequence[MarketResult], out_dir: str | Path, *, started: str = "",
-                finished: str = "") -> Path:
-    """``index.html``: every market with status, period, headline numbers, flags and links."""
+                finished: str = "", max_flags: int = 3) -> Path:
+    """``index.html``: every market with status, period, headline numbers, flags (the number
+    of alerts and the first ``max_flags`` of them) and links."""
     out = Path(out_dir)
     rows = []
     for r in sorted(results, key=lambda r: r.market):
@@ -417,8 +418,11 @@ def write_index(results: Sequence[MarketResult], out_dir: str | Path, *, started
             return "–" if v is None else format(v, fmt)
 
         flags = r.summary.get("flags", []) if r.ok else [f"report failed: {r.error}"]
-        flag_html = ("<ul>" + "".join(f"<li>{html.escape(str(f))}</li>" for f in flags)
-                     + "</ul>") if flags else "none"
+        shown = flags[:max_flags]  # the most important first; the report has them all
+        more = (f"<li>and {len(flags) - len(shown)} more in the report</li>"
+                if len(flags) > len(shown) else "")
+        flag_html = ("<ul>" + "".join(f"<li>{html.escape(str(f))}</li>" for f in shown)
+                     + more + "</ul>") if flags else "none"
         link = (f'<a href="{html.escape(Path(r.html_path).name, quote=True)}">'
                 f"{html.escape(r.market)}</a>") if r.html_path else html.escape(r.market)
         tables = (f'<a href="{html.escape(r.market, quote=True)}/tables/">tables</a>'
