@@ -369,3 +369,11 @@ def test_confidence_model_convergence_is_in_the_provenance(report):
     row = report.provenance.set_index("field").loc["confidence model", "value"]
     assert summary.convergence_note(model) in row
     assert str(model.n_iter_) in row
+
+
+def test_hierarchical_report_model_is_reused_for_confidence(operation):
+    r = summary.build_report("AA", data_source=str(operation), since="2026-03-02",
+                             until="2026-04-06", method="hierarchical", pseudonymize_ids=False)
+    assert r.confidence.model is r.posterior.model  # fitted once
+    assert set(r.confidence.teams["team"]) == set(r.scorecard["team"])
+    assert "hierarchical" in r.confidence.calibration.index

@@ -266,7 +266,8 @@ def fit_model(ds: _data.Dataset, method: str = "dawid-skene") -> Posterior:
 
     enc = ds.encode()
     model = reliability.make_aggregator(method)
-    model.fit(enc)
+    # the hierarchical model needs the Dataset's annotator table (teams, markets)
+    model.fit(ds if method == "hierarchical" else enc)
     p = model.probas_
     if isinstance(p, pd.DataFrame):
         p = p.reindex(index=enc.item_ids, columns=enc.classes).to_numpy(float)
