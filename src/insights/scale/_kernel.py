@@ -1,0 +1,146 @@
+"""The Dawid-Skene EM kernel split into per-chunk statistics and a driver-side M-step.
+
+:class:`~insights.reliability.DawidSkene` runs EM on one in-memory encoding. Because its
+E-step is item-local and its M-step only needs sums over items, the same iteration can run
+on any partition of the items into chunks (a Parquet stream, Spark partitions):
+
+* per chunk (whole items only), with the current small parameters ``log pi`` (J x K x K) and
+  ``log rho`` (K): the item posteriors ``T`` (E-step, or the soft majority vote on the first
+  pass), and from them the additive statistics ``C = N.T @ T`` (J x K_given x K_true),
+  ``sum_i T_i`` (K) and ``sum_i log Z_i``;
+* on the driver: add the chunks' statistics and apply the M-step.
+
+Every numeric step is the reliability package's own function (``soft_majority``,
+``clamp_gold``, ``log_likelihood_matrix``, ``log_normalize``, ``expected_counts``,
+``safe_log``) and the M-step is ``DawidSkene._m_step``/``_priors``; so, up to the order of
+floating-point summation, the chunked EM follows exactly the in-memory iterates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from insights.data import Encoded
+from insights.reliability._base import (
+    clamp_gold,
+    expected_counts,
+    log_likelihood_matrix,
+    log_normalize,
+    safe_log,
+    soft_majority,
+)
+from insights.reliability.dawid_skene import DawidSkene
+
+__all__ = ["ChunkStats", "chunk_encoded", "chunk_posteriors", "chunk_stats", "Driver"]
+
+
+def chunk_encoded(item: np.ndarray, annotator: np.ndarray, label: np.ndarray, n_annotators: int,
+                  n_classes: int, gold: np.ndarray | None = None) -> Encoded:
+    """An :class:`~insights.data.Encoded` view of one chunk of whole items.
+
+    ``item`` holds chunk-local item codes ``0..n-1``; ``annotator`` and ``label`` hold the
+    global codes, so the chunk's incidence matrix has the global (annotator, label) columns.
+    ``gold`` (per local item, -1 = none) defaults to no gold.
+    """
+    item = np.asarray(item)
+    n_items = int(item.max()) + 1 if item.size else 0
+    if gold is None:
+        gold = np.full(n_items, -1, dtype=np.int64)
+    return Encoded(
+        item_ids=np.arange(n_items),
+        annotator_ids=np.arange(n_annotators),
+        classes=np.arange(n_classes),
+        item=item.astype(np.int32, copy=False),
+        annotator=np.asarray(annotator).astype(np.int32, copy=False),
+        label=np.asarray(label).astype(np.int32, copy=False),
+        gold=np.asarray(gold, dtype=np.int64),
+    )
+
+
+def chunk_posteriors(enc: Encoded, log_conf: np.ndarray | None, log_prior: np.ndarray | None
+                     ) -> tuple[np.ndarray, float]:
+    """Item posteriors of one chunk and its log-likelihood ``sum_i log Z_i``.
+
+    With ``log_conf=None`` this is the EM start (soft majority vote, gold clamped; the
+    log-likelihood is then 0 and unused). Otherwise the E-step of
+    :class:`~insights.reliability.DawidSkene`, gold items clamped and scored at their gold
+    class, exactly as there.
+    """
+    gold = enc.gold
+    if log_conf is None:
+        return clamp_gold(soft_majority(enc), gold), 0.0
+    L = log_likelihood_matrix(enc, log_conf, log_prior)
+    post, log_z = log_normalize(L)
+    gold_rows = np.flatnonzero(gold >= 0)
+    if gold_rows.size:
+        log_z[gold_rows] = L[gold_rows, gold[gold_rows]]
+        clamp_gold(post, gold)
+    return post, float(log_z.sum())
+
+
+@dataclass
+class ChunkStats:
+    """Additive M-step statistics of a set of items."""
+
+    counts: np.ndarray       # (J, K_given, K_true) expected counts
+    post_sum: np.ndarray     # (K,) sum of item posteriors
+    log_lik: float = 0.0
+    n_items: int = 0
+    n_judgments: int = 0
+
+    def __iadd__(self, other: ChunkStats) -> ChunkStats:
+        self.counts += other.counts
+        self.post_sum += other.post_sum
+        self.log_lik += other.log_lik
+        self.n_items += other.n_items
+        self.n_judgments += other.n_judgments
+        return self
+
+    @classmethod
+    def zeros(cls, n_annotators: int, n_classes: int) -> ChunkStats:
+        K = n_classes
+        return cls(np.zeros((n_annotators, K, K)), np.zeros(K))
+
+
+def chunk_stats(enc: Encoded, log_conf: np.ndarray | None, log_prior: np.ndarray | None
+                ) -> tuple[ChunkStats, np.ndarray]:
+    """E-step on one chunk and its M-step statistics; returns ``(stats, posteriors)``."""
+    post, ll = chunk_posteriors(enc, log_conf, log_prior)
+    stats = ChunkStats(expected_counts(enc, post), post.sum(axis=0), ll, enc.n_items,
+                       enc.n_judgments)
+    return stats, post
+
+
+class Driver:
+    """Driver side of the chunked EM: M-step, stopping rule and history.
+
+    Parameters are those of :class:`~insights.reliability.DawidSkene`, whose ``_m_step`` and
+    ``_priors`` are called here (the M-step code is shared, not re-implemented).
+    """
+
+    def __init__(self, max_iter: int, tol: float, alpha: float, shrinkage: float):
+        self.model = DawidSkene(max_iter=max_iter, tol=tol, alpha=alpha, shrinkage=shrinkage)
+        self.history: list[float] = []
+        self.conf: np.ndarray | None = None
+        self.prior: np.ndarray | None = None
+        self.converged = False
+
+    def m_step(self, stats: ChunkStats) -> tuple[np.ndarray, np.ndarray]:
+        """New parameters from summed statistics; returns ``(log_conf, log_prior)``."""
+        self.conf = self.model._m_step(stats.counts, None, None)
+        self.prior = self.model._priors(stats.post_sum[None, :])
+        return safe_log(self.conf), safe_log(self.prior)
+
+    def record(self, stats: ChunkStats) -> bool:
+        """Record an E-step's log-likelihood; True when EM has converged (DawidSkene's rule:
+        ``|Δ log L| < tol * n_judgments``)."""
+        self.history.append(stats.log_lik)
+        if len(self.history) > 1 and (abs(self.history[-1] - self.history[-2])
+                                      < self.model.tol * stats.n_judgments):
+            self.converged = True
+        return self.converged
+
+    def accuracies(self) -> np.ndarray:
+        return np.einsum("t,jtt->j", self.prior, self.conf)
