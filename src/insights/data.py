@@ -212,8 +212,8 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
     for col in (*ID_COLUMNS[kind], *(("label",) if "label" in REQUIRED[kind] else ())):
         values = df[col]
         isna = values.isna().to_numpy()
-        as_str = values.astype(object).where(~isna, "").astype(str).str.strip()
-        bad = isna | (as_str == "").to_numpy()
+        as_str = values.astype("string").fillna("").str.strip()
+        bad = isna | (as_str == "").to_numpy(dtype=bool)
         if bad.any():
             pos = _first_bad(bad)
             raise SchemaError(
@@ -275,7 +275,13 @@ def _parse_times(df: pd.DataFrame, col: str, source: str) -> pd.Series:
     else:
         text = raw.astype(object)
         blank = text.isna() | (text.astype(str).str.strip() == "")
-        out = pd.to_datetime(text.where(~blank, None), errors="coerce", utc=True, format="mixed")
+        values = text.where(~blank, None)
+        # ISO 8601 (what the contract asks for) parses vectorised; anything else element-wise.
+        out = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+        retry = (out.isna() & ~blank).to_numpy()
+        if retry.any():
+            out = out.copy()
+            out[retry] = pd.to_datetime(values[retry], errors="coerce", utc=True, format="mixed")
         bad = (out.isna() & ~blank).to_numpy()
         if bad.any():
             pos = _first_bad(bad)
