@@ -1,0 +1,99 @@
+"""SparkDawidSkene in Spark's local mode equals the in-memory DawidSkene."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = [
+    # starting the JVM and the Python workers costs ~20 s once; the file takes ~45 s
+    pytest.mark.slow,
+    # pyspark 4.x warns that it does not fully support pandas 3 yet (the conversions used
+    # here work; the equality tests below check the numbers)
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
+
+pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'pyspark>=4')")
+
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+if _java() is None:
+    pytest.skip("no Java runtime (pyspark 4 needs Java 17+): install a JDK or set JAVA_HOME",
+                allow_module_level=True)
+
+from pyspark.sql import SparkSession  # noqa: E402
+
+from insights.data import SchemaError  # noqa: E402
+from insights.reliability import ConvergenceWarning, DawidSkene  # noqa: E402
+from insights.scale.spark import SparkDawidSkene  # noqa: E402
+from tests.scale.test_streaming import assert_same_fit  # noqa: E402
+from tests.shared import load_shared  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def spark():
+    # workers must run this interpreter (it has insights, numpy, pyarrow)
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (SparkSession.builder.master("local[2]").appName("insights-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.driver.host", "127.0.0.1")
+               .config("spark.driver.bindAddress", "127.0.0.1")
+               .config("spark.sql.shuffle.partitions", "3")
+               .config("spark.default.parallelism", "2")
+               .config("spark.pyspark.python", sys.executable)
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               # small Arrow batches: partitions arrive in several batches that cut items
+               .config("spark.sql.execution.arrow.maxRecordsPerBatch", "100")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def test_matches_dawid_skene_simulated(spark, simulated):
+    labels, gold = simulated
+    ref = DawidSkene().fit(labels, gold=gold)
+    model = SparkDawidSkene().fit(spark.createDataFrame(labels), gold=gold)
+    assert model.n_items_ == labels["item_id"].nunique()
+    assert model.n_judgments_ == len(labels)
+    assert_same_fit(model, ref)
+
+
+def test_matches_dawid_skene_real(spark):
+    labels, gold = load_shared("snow_rte")
+    ref = DawidSkene().fit(labels, gold=gold)
+    model = SparkDawidSkene(n_partitions=4).fit(spark.createDataFrame(labels),
+                                                 gold=spark.createDataFrame(gold))
+    assert_same_fit(model, ref)
+
+
+def test_partitioning_does_not_matter(spark, simulated):
+    # one partition (everything in one E-step) vs five: the same numbers to rounding
+    # (a few iterations suffice: every iterate is compared, through the log-likelihoods)
+    labels, _ = simulated
+    df = spark.createDataFrame(labels)
+    with pytest.warns(ConvergenceWarning):
+        one = SparkDawidSkene(n_partitions=1, max_iter=3).fit(df)
+    with pytest.warns(ConvergenceWarning):
+        five = SparkDawidSkene(n_partitions=5, max_iter=3).fit(df)
+    assert one.n_iter_ == five.n_iter_
+    np.testing.assert_allclose(one.confusions_, five.confusions_, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(one.log_likelihood_, five.log_likelihood_, rtol=1e-12)
+
+
+def test_unknown_label_is_a_schema_error(spark, simulated):
+    labels, _ = simulated
+    with pytest.raises(SchemaError, match="not in the label set"):
+        SparkDawidSkene().fit(spark.createDataFrame(labels), classes=["c0", "c1"])
