@@ -261,3 +261,28 @@ def test_as_encoded_applies_gold_to_encoded():
     with_gold = data.as_encoded(enc, gold=pd.DataFrame({"item_id": ["y"], "label": ["1"]}))
     np.testing.assert_array_equal(with_gold.gold, [-1, 0])
     assert with_gold.incidence is enc.incidence  # the sparse encoding is built once, shared
+
+
+def test_encode_same_codes_for_arrow_and_object_columns():
+    rng = np.random.default_rng(0)
+    labels = pd.DataFrame({
+        "item_id": rng.integers(0, 50, 400).astype(str),
+        "annotator_id": rng.integers(0, 9, 400).astype(str),
+        "label": rng.choice(["b", "a", "c"], 400),
+    })
+    arrow = data.encode(labels.astype("string[pyarrow]"))
+    obj = data.encode(labels.astype(object))
+    for name in ("item", "annotator", "label"):
+        np.testing.assert_array_equal(getattr(arrow, name), getattr(obj, name))
+    assert list(arrow.classes) == ["a", "b", "c"]
+    np.testing.assert_array_equal(arrow.classes[arrow.label], labels["label"].to_numpy())
+    np.testing.assert_array_equal(arrow.item_ids[arrow.item].astype(str), labels["item_id"])
+
+
+def test_encode_rejects_missing_ids_and_labels():
+    labels = pd.DataFrame({"item_id": ["x", None], "annotator_id": ["a", "a"], "label": ["1", "2"]})
+    with pytest.raises(SchemaError, match="row 2: column 'item_id' is empty"):
+        data.encode(labels)
+    labels = pd.DataFrame({"item_id": ["x", "y"], "annotator_id": ["a", "a"], "label": ["1", None]})
+    with pytest.raises(SchemaError, match="row 2"):
+        data.encode(labels, classes=["1", "2"])

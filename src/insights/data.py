@@ -758,22 +758,31 @@ def encode(
     missing = [c for c in REQUIRED["labels"] if c not in labels.columns]
     if missing:
         raise SchemaError(f"labels: missing required column {missing[0]!r}", column=missing[0])
-    item_codes, item_ids = pd.factorize(labels["item_id"].to_numpy(), sort=False)
-    ann_codes, ann_ids = pd.factorize(labels["annotator_id"].to_numpy(), sort=False)
-    lab_raw = labels["label"].astype(str).to_numpy()
+    # Factorize the columns themselves: for Arrow-backed strings this is pyarrow's dictionary
+    # encoding (no Python object per judgment); labels map through their few distinct values.
+    item_codes, item_ids = pd.factorize(labels["item_id"], sort=False)
+    ann_codes, ann_ids = pd.factorize(labels["annotator_id"], sort=False)
+    for col, codes in (("item_id", item_codes), ("annotator_id", ann_codes)):
+        if (codes < 0).any():
+            pos = int(np.flatnonzero(codes < 0)[0])
+            raise SchemaError(f"labels row {pos + 1:,}: column {col!r} is empty; expected a "
+                              f"non-empty {col}", row=pos + 1, column=col, value=None)
+    lab_codes_u, lab_u = pd.factorize(labels["label"], sort=False)
+    lab_u = np.asarray(pd.Index(lab_u).astype(str), dtype=object)
     if classes is None:
-        found = set(pd.unique(lab_raw))
+        found = set(lab_u)
         if gold is not None:
             found |= set(gold["label"].astype(str))
         classes = sorted(found)
     classes = np.asarray([str(c) for c in classes], dtype=object)
     lab_index = pd.Index(classes)
-    lab_codes = lab_index.get_indexer(lab_raw)
-    if (lab_codes < 0).any():
-        pos = int(np.flatnonzero(lab_codes < 0)[0])
+    lab_codes = lab_index.get_indexer(lab_u)[lab_codes_u]
+    if (lab_codes_u < 0).any() or (lab_codes < 0).any():
+        pos = int(np.flatnonzero((lab_codes_u < 0) | (lab_codes < 0))[0])
+        bad = labels["label"].iat[pos]
         raise SchemaError(
-            f"labels row {pos + 1:,}: column 'label' has {lab_raw[pos]!r}, which is not in the "
-            f"label set {list(classes)}", row=pos + 1, column="label", value=lab_raw[pos])
+            f"labels row {pos + 1:,}: column 'label' has {bad!r}, which is not in the "
+            f"label set {list(classes)}", row=pos + 1, column="label", value=bad)
     gold_codes = np.full(len(item_ids), -1, dtype=np.int64)
     if gold is not None and len(gold):
         g_items = pd.Index(item_ids).get_indexer(gold["item_id"].to_numpy())
