@@ -19,7 +19,8 @@ from sklearn.exceptions import ConvergenceWarning
 from insights.data import Encoded, as_encoded
 
 __all__ = ["Aggregator", "ConvergenceWarning", "LOG_FLOOR", "safe_log", "log_normalize",
-           "soft_majority", "clamp_gold", "expected_counts", "log_likelihood_matrix"]
+           "soft_majority", "clamp_gold", "expected_counts", "log_likelihood_matrix",
+           "e_step"]
 
 #: Smallest probability whose logarithm is taken; zero-probability cells map to ``log(1e-300)``
 #: (about -690) instead of ``-inf`` so that an item contradicting every class stays finite.
@@ -191,3 +192,22 @@ def log_likelihood_matrix(enc: Encoded, log_conf: np.ndarray, log_prior: np.ndar
     return np.asarray(out)
 
 
+
+
+def e_step(enc: Encoded, log_conf: np.ndarray, log_prior: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The confusion-matrix models' E-step with gold clamping.
+
+    Returns the item posteriors and each item's log-likelihood term ``log Z_i``. A gold item
+    (``enc.gold >= 0``) is clamped to its gold class and scored at it:
+    ``log rho_g + sum_{j,k} N_ijk log pi_j[g, k]``. Item-local, so any partition of the items
+    into chunks (a Parquet stream, Spark partitions) gives the same numbers.
+    """
+    L = log_likelihood_matrix(enc, log_conf, log_prior)
+    post, log_z = log_normalize(L)
+    gold = enc.gold
+    gold_rows = np.flatnonzero(gold >= 0)
+    if gold_rows.size:
+        log_z[gold_rows] = L[gold_rows, gold[gold_rows]]
+        clamp_gold(post, gold)
+    return post, log_z

@@ -20,9 +20,8 @@ from insights.data import Encoded
 from insights.reliability._base import (
     Aggregator,
     clamp_gold,
+    e_step,
     expected_counts,
-    log_likelihood_matrix,
-    log_normalize,
     safe_log,
     soft_majority,
 )
@@ -47,9 +46,6 @@ class _ConfusionEM(Aggregator):
 
     def _fit_encoded(self, enc: Encoded) -> np.ndarray:
         post = clamp_gold(soft_majority(enc), enc.gold)
-        gold = enc.gold
-        has_gold = gold >= 0
-        gold_rows = np.flatnonzero(has_gold)
         n = enc.n_judgments
         history: list[float] = []
         converged = False
@@ -59,11 +55,7 @@ class _ConfusionEM(Aggregator):
             C = expected_counts(enc, post)
             conf = self._m_step(C, post, enc)
             prior = self._priors(post)
-            L = log_likelihood_matrix(enc, safe_log(conf), safe_log(prior))
-            post, log_z = log_normalize(L)
-            if gold_rows.size:
-                log_z[gold_rows] = L[gold_rows, gold[gold_rows]]
-                clamp_gold(post, gold)
+            post, log_z = e_step(enc, safe_log(conf), safe_log(prior))
             history.append(float(log_z.sum()))
             if it > 1 and abs(history[-1] - history[-2]) < self.tol * n:
                 converged = True
@@ -129,7 +121,7 @@ class DawidSkene(_ConfusionEM):
         Uniform Dirichlet pseudo-count per confusion cell. Keeps a sparse annotator's cells
         off exactly 0 and 1; 0.01 is small enough to reproduce the 1979 reference error rates
         to their printed two decimals (the smallest row there has about 3 items).
-    shrinkage : float, default 0.0
+    shrinkage : float, default 0.5
         Pseudo-judgments per confusion row distributed like the pooled confusion matrix.
         0 is plain (MAP-with-``alpha``) Dawid-Skene.
 

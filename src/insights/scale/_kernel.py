@@ -11,8 +11,7 @@ on any partition of the items into chunks (a Parquet stream, Spark partitions):
 * on the driver: add the chunks' statistics and apply the M-step.
 
 Every numeric step is the reliability package's own function (``soft_majority``,
-``clamp_gold``, ``log_likelihood_matrix``, ``log_normalize``, ``expected_counts``,
-``safe_log``) and the M-step is ``DawidSkene._m_step``/``_priors``; so, up to the order of
+``clamp_gold``, ``e_step``, ``expected_counts``, ``safe_log``) and the M-step is ``DawidSkene._m_step``/``_priors``; so, up to the order of
 floating-point summation, the chunked EM follows exactly the in-memory iterates.
 """
 
@@ -25,9 +24,8 @@ import numpy as np
 from insights.data import Encoded
 from insights.reliability._base import (
     clamp_gold,
+    e_step,
     expected_counts,
-    log_likelihood_matrix,
-    log_normalize,
     safe_log,
     soft_majority,
 )
@@ -68,15 +66,9 @@ def chunk_posteriors(enc: Encoded, log_conf: np.ndarray | None, log_prior: np.nd
     :class:`~insights.reliability.DawidSkene`, gold items clamped and scored at their gold
     class, exactly as there.
     """
-    gold = enc.gold
     if log_conf is None:
-        return clamp_gold(soft_majority(enc), gold), 0.0
-    L = log_likelihood_matrix(enc, log_conf, log_prior)
-    post, log_z = log_normalize(L)
-    gold_rows = np.flatnonzero(gold >= 0)
-    if gold_rows.size:
-        log_z[gold_rows] = L[gold_rows, gold[gold_rows]]
-        clamp_gold(post, gold)
+        return clamp_gold(soft_majority(enc), enc.gold), 0.0
+    post, log_z = e_step(enc, log_conf, log_prior)
     return post, float(log_z.sum())
 
 
