@@ -333,7 +333,7 @@ def _check_repeats(df: pd.DataFrame, source: str, allow_repeats: bool) -> pd.Dat
         conflict = sub.loc[n_labels > 1]
         item, ann = conflict["item_id"].iat[0], conflict["annotator_id"].iat[0]
         rows = conflict[(conflict["item_id"] == item) & (conflict["annotator_id"] == ann)]
-        pairs = ", ".join(f"row {r:,}: {lab!r}" for r, lab in zip(rows["_row"], rows["label"]))
+        pairs = ", ".join(f"row {r:,}: {lab!r}" for r, lab in zip(rows["_row"], rows["label"], strict=True))
         k = int(np.flatnonzero((rows["label"] != rows["label"].iat[0]).to_numpy())[0])
         raise SchemaError(
             f"{_where(source, int(rows['_row'].iat[k]))}: annotator {ann!r} judged item "
@@ -362,7 +362,7 @@ def _check_gold(df: pd.DataFrame, source: str) -> pd.DataFrame:
             conflict = sub.loc[n > 1]
             item = conflict["item_id"].iat[0]
             rows = conflict[conflict["item_id"] == item]
-            pairs = ", ".join(f"row {r:,}: {lab!r}" for r, lab in zip(rows["_row"], rows["label"]))
+            pairs = ", ".join(f"row {r:,}: {lab!r}" for r, lab in zip(rows["_row"], rows["label"], strict=True))
             k = int(np.flatnonzero((rows["label"] != rows["label"].iat[0]).to_numpy())[0])
             raise SchemaError(
                 f"{_where(source, int(rows['_row'].iat[k]))}: gold for item {item!r} "
