@@ -75,7 +75,7 @@ def reports(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff on the package, tests, benchmarks and notebook scripts."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "notebooks", "noxfile.py")
 
 
 @nox.session(python=PY)
