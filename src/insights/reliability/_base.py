@@ -65,7 +65,9 @@ def log_normalize(log_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def soft_majority(enc: Encoded) -> np.ndarray:
     """Vote shares per item (item x class, rows sum to 1): the soft majority vote."""
-    counts = enc.item_counts.toarray()
+    K = enc.n_classes
+    counts = np.bincount(enc.item.astype(np.int64) * K + enc.label,
+                         minlength=enc.n_items * K).reshape(enc.n_items, K).astype(np.float64)
     return counts / counts.sum(axis=1, keepdims=True)
 
 
@@ -131,10 +133,13 @@ class Aggregator(BaseEstimator):
         return self
 
     def _set_outputs(self, post: np.ndarray) -> None:
-        idx = pd.Index(self.item_ids_, name="item_id")
+        # dtype=object: the ids are already strings; letting pandas infer a string dtype
+        # would copy every id again (a tenth of the whole fit at 1e6 judgments)
+        idx = pd.Index(self.item_ids_, name="item_id", dtype=object)
         self.probas_ = pd.DataFrame(post, index=idx, columns=pd.Index(self.classes_,
                                                                         name="class"))
-        self.labels_ = pd.Series(self.classes_[self._decide(post)], index=idx, name="label")
+        self.labels_ = pd.Series(self.classes_[self._decide(post)], index=idx, name="label",
+                                 dtype=object)
 
     def _decide(self, post: np.ndarray) -> np.ndarray:
         return argmax_first(post)
@@ -190,8 +195,6 @@ def log_likelihood_matrix(enc: Encoded, log_conf: np.ndarray, log_prior: np.ndar
     out = enc.incidence @ w
     out += log_prior
     return np.asarray(out)
-
-
 
 
 def e_step(enc: Encoded, log_conf: np.ndarray, log_prior: np.ndarray
