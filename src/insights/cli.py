@@ -89,7 +89,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     out = _out_path(args.out)
     ds = _load(args.labels, gold=args.gold, label_set=args.label_set)
     method = args.method or reliability.RECOMMENDED
-    model = reliability.make_aggregator(method).fit(ds.encode())
+    model = reliability.make_aggregator(method).fit(ds)  # a Dataset brings gold and teams
     table = aggregate_table(model)
     _io.write_table(table, out)
     print(f"{method}: {len(table):,} items -> {out}")
@@ -102,10 +102,9 @@ def cmd_annotators(args: argparse.Namespace) -> int:
     out = _out_path(args.out)
     ds = _load(args.labels, gold=args.gold, annotators=args.annotators,
                label_set=args.label_set)
-    enc = ds.encode()
     method = args.method or reliability.RECOMMENDED
-    model = reliability.make_aggregator(method).fit(enc)
-    table = quality.annotator_quality(enc, model, annotators=ds.annotator_table())
+    model = reliability.make_aggregator(method).fit(ds)
+    table = quality.annotator_quality(ds.encode(), model, annotators=ds.annotator_table())
     _io.write_table(table.reset_index(), out)
     print(f"{len(table):,} annotators ({method}) -> {out}")
     return 0
