@@ -671,6 +671,38 @@ class ConfidenceSummary:
     teams: pd.DataFrame
     review: pd.DataFrame
     fraction: float = 0.1
+    calibrator: Any = None
+
+
+#: Row name of the gold-calibrated hierarchical model in the calibration table.
+CALIBRATED = "hierarchical, gold-calibrated"
+
+
+def gold_calibration(probas: pd.DataFrame, truth: pd.Series, *, folds: int = 5, seed: int = 0,
+                     method: str = "isotonic"):
+    """A calibration step fitted on gold items, with an honest estimate of its effect.
+
+    Returns ``(calibrator, cross_fitted)``: a
+    :class:`insights.confidence.GoldCalibrator` fitted on every gold item (to apply to all
+    items), and the gold items' calibrated posteriors from ``folds``-fold cross-fitting (each
+    gold item calibrated by a calibrator that did not see it), so that the calibration table's
+    row for the calibrated model is not scored on its own training data.
+    """
+    from insights.confidence import GoldCalibrator
+
+    common = probas.index.intersection(truth.index)
+    order = np.random.default_rng(seed).permutation(len(common))
+    fold_of = np.empty(len(common), dtype=int)
+    fold_of[order] = np.arange(len(common)) % folds
+    parts = []
+    for f in range(folds):
+        train, test = common[fold_of != f], common[fold_of == f]
+        if len(test) == 0 or len(train) == 0:
+            continue
+        cal = GoldCalibrator(method).fit(probas.loc[train], truth.loc[train])
+        parts.append(cal.transform(probas.loc[test]))
+    cross = pd.concat(parts).loc[common] if parts else probas.loc[common]
+    return GoldCalibrator(method).fit(probas.loc[common], truth.loc[common]), cross
 
 
 def _gold_truth(ds: _data.Dataset) -> pd.Series:
@@ -681,7 +713,8 @@ def _gold_truth(ds: _data.Dataset) -> pd.Series:
 
 
 def confidence_summary(ds: _data.Dataset, post: Posterior, model, *, n_review: int = 20,
-                       fraction: float = 0.1, n_bins: int = 10) -> ConfidenceSummary:
+                       fraction: float = 0.1, n_bins: int = 10, tolerance: float = 0.02,
+                       min_gold: int = 100, seed: int = 0) -> ConfidenceSummary:
     """Calibration against gold, team accuracy with credible intervals, the re-review list.
 
     * ``calibration``: :func:`insights.confidence.calibration_table` of majority vote (vote
@@ -689,6 +722,10 @@ def confidence_summary(ds: _data.Dataset, post: Posterior, model, *, n_review: i
       posteriors that did not see the gold (``Posterior.unclamped``, ``gold_probas_``):
       accuracy, expected calibration error, Brier score and the errors caught by reviewing the
       ``fraction`` least confident items.
+    * when the hierarchical model is overconfident on gold by more than ``tolerance`` (correlated
+      errors on hard items make posteriors so) and there are at least ``min_gold`` gold items:
+      a calibration step fitted on gold (:func:`gold_calibration`, isotonic), reported as its
+      own row (``CALIBRATED``, cross-fitted) and kept in ``calibrator`` to apply to all items.
     * ``reliability``: method -> :func:`insights.confidence.reliability_table` (ECE in
       ``attrs``), for :func:`insights.confidence.plots.reliability_diagram`.
     * ``teams``: ``team_accuracy_`` best first, with the posterior probability that each team
@@ -708,6 +745,13 @@ def confidence_summary(ds: _data.Dataset, post: Posterior, model, *, n_review: i
               "hierarchical": model.gold_probas_}
     probas = {name: p.set_axis(p.index.astype(str)) for name, p in probas.items()}
     calibration = _conf.calibration_table(probas, truth, n_bins=n_bins, fraction=fraction)
+    calibrator = None
+    h = calibration.loc["hierarchical"] if "hierarchical" in calibration.index else None
+    if (h is not None and h["n"] >= min_gold
+            and h["mean_confidence"] - h["accuracy"] > tolerance):
+        calibrator, probas[CALIBRATED] = gold_calibration(probas["hierarchical"], truth,
+                                                          seed=seed)
+        calibration = _conf.calibration_table(probas, truth, n_bins=n_bins, fraction=fraction)
     reliability = {}
     for name, p in probas.items():
         conf, correct = _conf.confidence_and_correct(p, truth)
@@ -729,7 +773,8 @@ def confidence_summary(ds: _data.Dataset, post: Posterior, model, *, n_review: i
                      "cumulative_errors_removed"]]
     review["text"] = _item_text(ds, review["item_id"].tolist())
     return ConfidenceSummary(model=model, calibration=calibration, reliability=reliability,
-                             teams=teams, review=review, fraction=fraction)
+                             teams=teams, review=review, fraction=fraction,
+                             calibrator=calibrator)
 
 
 def calibration_sentence(cs: ConfidenceSummary, model: str = "hierarchical",
@@ -754,7 +799,15 @@ def calibration_sentence(cs: ConfidenceSummary, model: str = "hierarchical",
         m = c.loc["majority"]
         text += (f"; majority vote makes {int(m['errors_total'])} errors, "
                  f"{int(m['errors_caught'])} of them in its {cs.fraction:.0%} least confident")
-    return text + "."
+    text += "."
+    if cs.calibrator is not None and CALIBRATED in c.index:
+        k = c.loc[CALIBRATED]
+        text += (f" Because it is overconfident, a calibration step fitted on the gold items "
+                 f"(isotonic regression of correctness on confidence) is applied: scored on gold "
+                 f"items it did not see (5-fold cross-fitting), its calibration error is "
+                 f"{k['ece']:.3f}; the item confidence table's column confidence_calibrated "
+                 f"holds the calibrated values.")
+    return text
 
 
 def calibration_view(cs: ConfidenceSummary) -> pd.DataFrame:
@@ -876,7 +929,7 @@ def model_disagreements(ds: _data.Dataset, post: Posterior, n_examples: int = 5
     return pairs, ex
 
 
-def item_confidence(post: Posterior, model=None) -> pd.DataFrame:
+def item_confidence(post: Posterior, model=None, calibrator=None) -> pd.DataFrame:
     """Per item: final label, its posterior probability, gold when known, one p_<class> column
     per class; with the hierarchical ``model``, its confidence in the same label
     (``confidence_hierarchical``) and the lower end of its credible interval
@@ -895,6 +948,9 @@ def item_confidence(post: Posterior, model=None) -> pd.DataFrame:
         low = model.confidence_["lower"]
         out["confidence_lower"] = low.set_axis(low.index.astype(str)).reindex(
             out["item_id"]).to_numpy(float)
+        if calibrator is not None:  # the gold-fitted calibration step (confidence_summary)
+            cal = calibrator.transform(hp.fillna(0.0))
+            out["confidence_calibrated"] = cal.to_numpy(float)[np.arange(len(out)), cols]
     for c, name in enumerate(enc.classes):
         out[f"p_{name}"] = post.probas[:, c]
     return out
@@ -1232,7 +1288,7 @@ def build_report(market: str, *, data_source: str = "", scenario: str = "default
                            gap_min_n=gap_min_n)
     gaps = knowledge_gaps(trend)
     examples = gap_examples(history, post_history, gaps, n_examples=n_examples)
-    conf = confidence_summary(ds, post, hier, n_review=n_review)
+    conf = confidence_summary(ds, post, hier, n_review=n_review, seed=seed)
     pairs, dis_ex = model_disagreements(ds, post, n_examples=n_examples)
     volume, fc = volume_forecast(history, horizon=horizon)
     staffing = staffing_sentence(fc, market)
@@ -1246,7 +1302,7 @@ def build_report(market: str, *, data_source: str = "", scenario: str = "default
         quality=quality, scorecard=scorecard, confusions=team_confusions(ds, post), gaps=gaps,
         gap_examples=examples, trends=trend, confidence=conf, disagreements=pairs,
         disagreement_examples=dis_ex, volume_history=volume, forecast=fc, staffing=staffing,
-        items=item_confidence(post, hier), findings=findings,
+        items=item_confidence(post, hier, conf.calibrator), findings=findings,
         provenance=provenance(ds, params, post.method, models={
             "confidence model": (f"hierarchical Dawid-Skene ({hier.inference}), "
                                  f"{hier.credible_level:.0%} credible intervals, "
