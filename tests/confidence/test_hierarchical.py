@@ -90,6 +90,12 @@ def test_outputs_and_intervals(operation, fitted):
     assert ((a["lower"] <= a["accuracy"]) & (a["accuracy"] <= a["upper"])).all()
     assert set(hds.team_accuracy_.index) == set(operation.annotators["team"])
     assert len(hds.market_accuracy_) == 2
+    # two markets cannot inform a variance: the market spread is fixed, the team one estimated
+    vc = hds.variance_components_
+    assert hds.fixed_levels_ == ["market"]
+    assert vc.loc["market", "fixed"] and vc.loc["market", "sigma"] == hds.few_groups_sd
+    assert not vc.loc["team", "fixed"] and 0 < vc.loc["team", "sigma"] < 2
+    assert hds.market_accuracy_["upper"].gt(hds.market_accuracy_["lower"]).all()
     t1, t2 = hds.team_accuracy_.index[:2]
     p = hds.prob_more_accurate(t1, t2)
     assert 0.0 <= p <= 1.0
@@ -148,6 +154,7 @@ def test_nuts_diagnostics_and_agreement_with_em():
     em = HierarchicalDawidSkene().fit(op.labels, gold=op.gold, annotators=op.annotators)
     d = nuts.diagnostics_
     assert nuts.n_divergences_ == 0
+    assert "sigma_market" not in d.index  # 2 markets: fixed spread (min_groups=3)
     assert (d["r_hat"] < 1.01).all(), d
     sig = d.loc[d.index.str.startswith("sigma_"), "ess_bulk"]
     assert (sig > 400).all(), d

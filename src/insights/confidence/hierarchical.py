@@ -17,7 +17,12 @@ The correct answer's logit is pinned to 0, so :math:`\eta` are error log-odds; t
 :math:`\mu_0 = -2` favours better-than-chance annotators, which keeps the posterior out of
 label-switched modes. Market and team offsets are centred, annotator offsets non-centred (with
 many judgments per team the fully non-centred form diverges; with few per annotator the centred
-one does). A level with a single group (one market, one team per market) is dropped.
+one does). A level with a single group (one market, one team per market) is dropped; a
+level with fewer than ``min_groups`` (3) groups -- typically two markets -- keeps its offsets
+but with a *fixed* spread :math:`\sigma_m` = ``few_groups_sd`` (0.5) instead of an estimated
+one, since two groups cannot inform a variance (Gelman 2006); NUTS samples those offsets as
+``ZeroSumNormal`` with their mean folded into :math:`\mu` (an exact reparametrisation that
+removes the :math:`\mu`/offset ridge).
 The annotator offset has a cell-specific part (:math:`\sigma_a`) and an overall-skill part
 shared by all cells (:math:`\sigma_s`); the per-annotator precision weight :math:`w_j` makes
 it Student-t with :math:`\nu` = ``annotator_df`` degrees of freedom (``None``: Gaussian,
@@ -149,8 +154,15 @@ class HierarchicalDawidSkene(Aggregator):
     inference : {"em", "nuts"}, default "em"
         ``"em"``: Laplace/empirical-Bayes EM (seconds at 1e6 judgments). ``"nuts"``: full
         posterior with PyMC + nutpie.
-    draws, tune, chains, cores : int
-        NUTS settings (per chain). Default 1000 / 1000 / 2 / 2.
+    draws : int or None, default None
+        NUTS draws per chain. ``None``: scaled to the problem, a budget of about
+        :math:`10^8` judgment-draws (cost per draw grows with the judgments) clipped to
+        1000..2500 -- 2500 on the issue-4 2k-item problem (7k judgments; bulk ESS of every
+        variance component > 500 there, 180-400 with 1000), 1300 at 20k items (78k judgments).
+        Resolved in ``draws_``.
+    tune, chains, cores : int
+        NUTS settings (per chain). Default 600 / 2 / 2 (nutpie's adaptation starts at the EM
+        fit and needs few tuning steps; no divergences with 600 on the benchmark problems).
     target_accept : float, default 0.9
     n_posterior_draws : int, default 200
         Posterior draws (thinned evenly; EM: drawn from the Gaussian approximation) over which
@@ -177,6 +189,18 @@ class HierarchicalDawidSkene(Aggregator):
     annotator_df : float or None, default 4.0
         Degrees of freedom of the Student-t annotator level (a scale mixture of Gaussians;
         robust to spammers and other annotators far from their team). ``None``: Gaussian.
+    min_groups : int, default 3
+        A market or team level with fewer groups than this has its spread *fixed* at
+        ``few_groups_sd`` instead of estimated (its offsets are then "fixed effects" with a
+        weakly-informative prior): the variance of a level from two groups is determined by
+        its prior, not by data (Gelman 2006, "Prior distributions for variance parameters in
+        hierarchical models"), and sampling it is what limited the NUTS effective sample size
+        (issue-4 benchmark, 2 markets: bulk ESS of ``sigma_market`` 180 of 2000 draws).
+        Listed in ``fixed_levels_``.
+    few_groups_sd : float, default 0.5
+        The fixed spread (sd of the error log-odds offsets) of such a level: groups' error
+        log-odds within about +-1 of their parent's (95%), i.e. error rates within a factor
+        of ~2.7 -- weakly informative; with a market's thousands of judgments the data dominate.
 
     Attributes
     ----------
@@ -211,6 +235,9 @@ class HierarchicalDawidSkene(Aggregator):
         Posterior mean of every annotator's Student-t precision weight :math:`w_j` (1 for a
         Gaussian level; well below 1 for annotators far from their team, e.g. spammers).
     hierarchy_ : Hierarchy
+    fixed_levels_ : list of str
+        Levels whose spread is fixed at ``few_groups_sd`` (fewer than ``min_groups`` groups);
+        their ``variance_components_`` row has ``fixed=True`` and no interval.
 
     Examples
     --------
@@ -221,13 +248,14 @@ class HierarchicalDawidSkene(Aggregator):
     True
     """
 
-    def __init__(self, inference: str = "em", draws: int = 1000, tune: int = 1000,
+    def __init__(self, inference: str = "em", draws: int | None = None, tune: int = 600,
                  chains: int = 2, cores: int = 2, target_accept: float = 0.9,
                  n_posterior_draws: int = 200, credible_level: float = 0.9,
                  prior_mean: float = -2.0, prior_sd: float = 1.5, sigma_scale: float = 1.0,
                  max_iter: int = 300, tol: float = 1e-7, random_seed: int = 0,
                  progressbar: bool = False, parametrization: str = "auto",
-                 annotator_df: float | None = 4.0):
+                 annotator_df: float | None = 4.0, min_groups: int = 3,
+                 few_groups_sd: float = 0.5):
         self.inference = inference
         self.draws = draws
         self.tune = tune
@@ -245,6 +273,8 @@ class HierarchicalDawidSkene(Aggregator):
         self.progressbar = progressbar
         self.parametrization = parametrization
         self.annotator_df = annotator_df
+        self.min_groups = min_groups
+        self.few_groups_sd = few_groups_sd
 
     # ------------------------------------------------------------------------------------
     def fit(self, labels, gold: pd.DataFrame | None = None,
@@ -278,6 +308,9 @@ class HierarchicalDawidSkene(Aggregator):
         self.item_ids_ = np.asarray(enc.item_ids, dtype=object)
         self.annotator_ids_ = np.asarray(enc.annotator_ids, dtype=object)
         self.hierarchy_ = build_hierarchy(self.annotator_ids_, table)
+        tree = self.hierarchy_
+        self.fixed_levels_ = [tree.names[L] for L in range(1, len(tree.names) - 1)
+                              if tree.sizes[L] < self.min_groups]
         t0 = time.perf_counter()
         if self.inference == "em":
             level_draws, rho_draws = self._fit_em(enc)
@@ -312,6 +345,8 @@ class HierarchicalDawidSkene(Aggregator):
             return h, D
 
         sig = np.ones(nL)  # market / team sds (index = level)
+        fixed = [tree.names.index(n) for n in getattr(self, "fixed_levels_", [])]
+        sig[fixed] = self.few_groups_sd
         sig_a, sig_s = 1.0, 0.3  # annotator: cell-specific sd and overall-skill sd
         nu = self.annotator_df
         w = np.ones(J)  # annotator precision weights (Student-t scale mixture)
@@ -339,6 +374,8 @@ class HierarchicalDawidSkene(Aggregator):
                 step = np.clip(tp.mean[-1].reshape(J, K, dk) - eta, -2.0, 2.0)
                 eta = eta + step
             for L in range(1, nL - 1):
+                if L in fixed:
+                    continue
                 E = second_moment(tp, tree, L)
                 sig[L] = np.sqrt((np.trace(E) + 2 * _IG_B)
                                  / (tree.sizes[L] * d + 2 * _IG_A + 2))
@@ -387,7 +424,8 @@ class HierarchicalDawidSkene(Aggregator):
         names = [*tree.names[1:-1], "annotator", "annotator_skill"]
         vals = [*sig[1:-1], sig_a, sig_s]
         self.variance_components_ = pd.DataFrame(
-            {"sigma": vals, "lower": np.nan, "upper": np.nan},
+            {"sigma": vals, "lower": np.nan, "upper": np.nan,
+             "fixed": [n in self.fixed_levels_ for n in names]},
             index=pd.Index(names, name="level"))
         return level_draws, rho_draws
 
@@ -407,11 +445,16 @@ class HierarchicalDawidSkene(Aggregator):
         gold_mask[g] = -1e6
         gold_mask[np.flatnonzero(g), enc.gold[g]] = 0.0
         with pm.Model() as model:
-            node = pm.Normal("mu", self.prior_mean, self.prior_sd, shape=(1, K, K - 1))
+            node = pm.Normal("mu", self.prior_mean, self._mu_sd(), shape=(1, K, K - 1))
             for L in range(1, len(tree.names) - 1):
                 name = tree.names[L]
-                s = pm.HalfNormal(f"sigma_{name}", self.sigma_scale)
                 shape = (tree.sizes[L], K, K - 1)
+                if name in self.fixed_levels_:  # too few groups: fixed spread, sum-to-zero
+                    offset = pm.ZeroSumNormal(f"{name}_offset", self.few_groups_sd,
+                                              shape=(K, K - 1, tree.sizes[L]))
+                    node = node[tree.parents[L]] + offset.transpose(2, 0, 1)
+                    continue
+                s = pm.HalfNormal(f"sigma_{name}", self.sigma_scale)
                 if name in self.centered_levels_:
                     offset = pm.Normal(f"{name}_offset", 0.0, s, shape=shape)
                 else:
@@ -437,28 +480,49 @@ class HierarchicalDawidSkene(Aggregator):
             pm.Potential("marginal_likelihood", pt.logsumexp(total, axis=1).sum())
         return model
 
+    def _mu_sd(self) -> float:
+        r"""NUTS prior sd of ``mu``: with a fixed-spread level (always directly under the
+        population, see ``min_groups``) its iid offsets :math:`m_g \sim N(0, s^2)` are
+        sampled as their sum-to-zero part (``ZeroSumNormal``) and their mean is folded into
+        ``mu``, whose prior sd becomes :math:`\sqrt{s_0^2 + s^2/G}` -- the same model
+        without the ridge between ``mu`` and the mean offset (EM needs no such step)."""
+        tree = self.hierarchy_
+        var = self.prior_sd**2
+        for name in self.fixed_levels_:
+            var += self.few_groups_sd**2 / tree.sizes[tree.level(name)]
+        return float(np.sqrt(var))
+
     def _initial_point(self, enc: Encoded) -> dict:
         """Start every chain at the EM fit (majority-vote anchored: no label switching)."""
         em = HierarchicalDawidSkene(inference="em", n_posterior_draws=2,
                                     prior_mean=self.prior_mean, prior_sd=self.prior_sd,
                                     random_seed=self.random_seed,
-                                    annotator_df=self.annotator_df)
+                                    annotator_df=self.annotator_df,
+                                    few_groups_sd=self.few_groups_sd)
         tree = self.hierarchy_
         em.hierarchy_ = tree
+        em.fixed_levels_ = self.fixed_levels_
         em.classes_, em.item_ids_ = self.classes_, self.item_ids_
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _, rho = em._fit_em(enc)
         lv = em._em_means
         vc = em.variance_components_["sigma"]
-        init = {"mu": lv[0], "rho": rho.mean(axis=0)}
+        mu0 = lv[0].copy()
+        for name in self.fixed_levels_:  # fold the fixed level's mean offset into mu
+            mu0 = mu0 + (lv[tree.level(name)] - lv[0]).mean(axis=0, keepdims=True)
+        init = {"mu": mu0, "rho": rho.mean(axis=0)}
         self.centered_levels_ = []
         for L in range(1, len(tree.names) - 1):
             name = tree.names[L]
+            off = lv[L] - lv[L - 1][tree.parents[L]]
+            if name in self.fixed_levels_:
+                off = lv[L] - mu0
+                init[f"{name}_offset"] = off.transpose(1, 2, 0)
+                continue
             sd = max(float(vc.get(name, 0.3)), 0.05)
             centred = (self.parametrization == "centered" or (
                 self.parametrization == "auto" and em._em_informed[L] > 1.0))
-            off = lv[L] - lv[L - 1][tree.parents[L]]
             if centred:
                 self.centered_levels_.append(name)
                 init[f"{name}_offset"] = off
@@ -477,6 +541,8 @@ class HierarchicalDawidSkene(Aggregator):
 
     def _fit_nuts(self, enc: Encoded):
         numba_cache_dir()
+        self.draws_ = (int(self.draws) if self.draws is not None else
+                       int(np.clip(round(1e8 / enc.n_judgments, -2), 1000, 2500)))
         self._init_point = self._initial_point(enc)
         model = self._build_pymc(enc)
         tree = self.hierarchy_
@@ -486,14 +552,14 @@ class HierarchicalDawidSkene(Aggregator):
             nutpie = None
         if nutpie is not None:
             compiled = nutpie.compile_pymc_model(model, initial_points=self._init_point)
-            trace = nutpie.sample(compiled, draws=self.draws, tune=self.tune,
+            trace = nutpie.sample(compiled, draws=self.draws_, tune=self.tune,
                                   chains=self.chains, cores=self.cores,
                                   seed=self.random_seed, target_accept=self.target_accept,
                                   progress_bar=self.progressbar)
         else:  # pragma: no cover
             import pymc as pm
             with model:
-                trace = pm.sample(draws=self.draws, tune=self.tune, chains=self.chains,
+                trace = pm.sample(draws=self.draws_, tune=self.tune, chains=self.chains,
                                   initvals=self._init_point,
                                   cores=self.cores, random_seed=self.random_seed,
                                   target_accept=self.target_accept,
@@ -515,7 +581,8 @@ class HierarchicalDawidSkene(Aggregator):
         levels = [flat("mu")]
         for L in range(1, len(tree.names) - 1):
             name = tree.names[L]
-            off = (flat(f"{name}_offset") if name in self.centered_levels_ else
+            off = (flat(f"{name}_offset").transpose(0, 3, 1, 2) if name in self.fixed_levels_
+                   else flat(f"{name}_offset") if name in self.centered_levels_ else
                    flat(f"sigma_{name}")[:, None, None, None] * flat(f"{name}_offset_z"))
             levels.append(levels[-1][:, tree.parents[L]] + off)
         s_a = flat("sigma_annotator")
@@ -529,14 +596,16 @@ class HierarchicalDawidSkene(Aggregator):
                                                 index=tree.labels[-1], name="weight")
         levels.append(levels[-1][:, tree.parents[-1]] + dev)
         vnames = [*tree.names[1:], "annotator_skill"]
-        names = [f"sigma_{n}" for n in vnames]
         q = (1 - self.credible_level) / 2
         rows = []
-        for nm in names:
-            v = post[nm].values.ravel()
-            rows.append((v.mean(), np.quantile(v, q), np.quantile(v, 1 - q)))
+        for n in vnames:
+            if n in self.fixed_levels_:
+                rows.append((self.few_groups_sd, np.nan, np.nan, True))
+                continue
+            v = post[f"sigma_{n}"].values.ravel()
+            rows.append((v.mean(), np.quantile(v, q), np.quantile(v, 1 - q), False))
         self.variance_components_ = pd.DataFrame(
-            rows, columns=["sigma", "lower", "upper"],
+            rows, columns=["sigma", "lower", "upper", "fixed"],
             index=pd.Index(vnames, name="level"))
         return levels, flat("rho")
 
