@@ -11,7 +11,7 @@ confidence vs truth, next to Dawid-Skene on the same data.
 
 Targets on the 2-core machine (issue 4): 20k items NUTS < 5 min; 1e6 judgments EM < 60 s.
 NUTS uses the estimator's defaults (chains=2, cores=2, tune=600, draws scaled to the problem:
-2500 at 2k items, 1300 at 20k -- the ``draws`` column); Numba's cache is
+2500 at 2k items, 1000 at 20k -- the ``draws`` column); Numba's cache is
 ``insights.confidence.numba_cache_dir()``.
 ``cpu_s`` is the process CPU time of the fit (all threads): on a shared machine, compare it
 with ``wall_s`` to see how much of the wall time was spent waiting for a core.
@@ -67,6 +67,7 @@ def run(kind: str, n_items: int, n_annotators: int, seed: int = 0) -> dict:
         row.update({"draws": m.draws_, "min_ess_sigma": round(float(sig.min())),
                     "ess_per_s": round(float(sig.min()) / m.sampling_time_, 2),
                     "max_rhat": round(float(d["r_hat"].max()), 4),
+                    "max_rhat_var": d["r_hat"].idxmax(),
                     "divergences": m.n_divergences_})
     return row
 

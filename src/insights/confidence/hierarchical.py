@@ -156,9 +156,10 @@ class HierarchicalDawidSkene(Aggregator):
         posterior with PyMC + nutpie.
     draws : int or None, default None
         NUTS draws per chain. ``None``: scaled to the problem, a budget of about
-        :math:`10^8` judgment-draws (cost per draw grows with the judgments) clipped to
-        1000..2500 -- 2500 on the issue-4 2k-item problem (7k judgments; bulk ESS of every
-        variance component > 500 there, 180-400 with 1000), 1300 at 20k items (78k judgments).
+        7.5e7 judgment-draws (cost per draw grows with the judgments) clipped
+        to 1000..2500 -- 2500 on the issue-4 2k-item problem (7k judgments; bulk ESS of every
+        variance component > 500 there, 180-400 with 1000), 1000 from ~75k judgments (20k
+        items), where the time target (< 5 min on 2 cores) binds.
         Resolved in ``draws_``.
     tune, chains, cores : int
         NUTS settings (per chain). Default 600 / 2 / 2 (nutpie's adaptation starts at the EM
@@ -542,7 +543,7 @@ class HierarchicalDawidSkene(Aggregator):
     def _fit_nuts(self, enc: Encoded):
         numba_cache_dir()
         self.draws_ = (int(self.draws) if self.draws is not None else
-                       int(np.clip(round(1e8 / enc.n_judgments, -2), 1000, 2500)))
+                       int(np.clip(round(7.5e7 / enc.n_judgments, -2), 1000, 2500)))
         self._init_point = self._initial_point(enc)
         model = self._build_pymc(enc)
         tree = self.hierarchy_
