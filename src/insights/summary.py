@@ -54,6 +54,7 @@ from insights import __version__
 from insights import data as _data
 from insights import quality as _quality
 from insights._io import write_table, write_text
+from insights.reliability._base import soft_majority
 
 __all__ = [
     "SECTIONS",
@@ -737,8 +738,7 @@ def confidence_summary(ds: _data.Dataset, post: Posterior, model, *, n_review: i
 
     enc = post.enc
     truth = _gold_truth(ds)
-    counts = enc.item_counts.toarray().astype(float)
-    votes = pd.DataFrame(counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0),
+    votes = pd.DataFrame(soft_majority(enc),
                          index=pd.Index(enc.item_ids.astype(str), name="item_id"),
                          columns=pd.Index(enc.classes.astype(str), name="class"))
     probas = {post.method: post.unclamped(), "majority": votes,

@@ -98,13 +98,14 @@ from insights.confidence._tree import (
     sample_tree,
     second_moment,
 )
-from insights.data import Dataset, Encoded, as_encoded
+from insights.data import Dataset, Encoded
 from insights.reliability._base import (
     Aggregator,
     clamp_gold,
     expected_counts,
     log_likelihood_matrix,
     log_normalize,
+    normalize_clamped,
     soft_majority,
 )
 
@@ -302,12 +303,7 @@ class HierarchicalDawidSkene(Aggregator):
         table = annotators if annotators is not None else _annotator_table(labels)
         if table is not None and "annotator_id" in getattr(table, "columns", ()):
             table = table.set_index("annotator_id")
-        enc = as_encoded(labels, gold=gold, classes=classes)
-        if enc.n_judgments == 0:
-            raise ValueError("no judgments to aggregate")
-        self.classes_ = np.asarray(enc.classes, dtype=object)
-        self.item_ids_ = np.asarray(enc.item_ids, dtype=object)
-        self.annotator_ids_ = np.asarray(enc.annotator_ids, dtype=object)
+        enc = self._prepare(labels, gold, classes)
         self.hierarchy_ = build_hierarchy(self.annotator_ids_, table)
         tree = self.hierarchy_
         self.fixed_levels_ = [tree.names[L] for L in range(1, len(tree.names) - 1)
@@ -361,7 +357,6 @@ class HierarchicalDawidSkene(Aggregator):
 
         eta = np.full((J, K, dk), float(self.prior_mean))
         gold = enc.gold
-        gold_rows = np.flatnonzero(gold >= 0)
         post = clamp_gold(soft_majority(enc), gold)
         history: list[float] = []
         converged = False
@@ -391,10 +386,7 @@ class HierarchicalDawidSkene(Aggregator):
                                 / (J * d + 2 * _IG_A + 2), 1e-4))
             prior = (post.sum(axis=0) + 1.0) / (post.shape[0] + K)
             Lmat = log_likelihood_matrix(enc, log_confusion(eta), np.log(prior))
-            post, log_z = log_normalize(Lmat)
-            if gold_rows.size:
-                log_z[gold_rows] = Lmat[gold_rows, gold[gold_rows]]
-                clamp_gold(post, gold)
+            post, log_z = normalize_clamped(Lmat, gold)
             history.append(float(log_z.sum()))
             if it > 5 and abs(history[-1] - history[-2]) < self.tol * enc.n_judgments:
                 converged = True

@@ -20,7 +20,7 @@ from insights.data import Encoded, as_encoded
 
 __all__ = ["Aggregator", "ConvergenceWarning", "LOG_FLOOR", "safe_log", "log_normalize",
            "soft_majority", "clamp_gold", "expected_counts", "log_likelihood_matrix",
-           "e_step"]
+           "e_step", "normalize_clamped"]
 
 #: Smallest probability whose logarithm is taken; zero-probability cells map to ``log(1e-300)``
 #: (about -690) instead of ``-inf`` so that an item contradicting every class stays finite.
@@ -122,15 +122,20 @@ class Aggregator(BaseEstimator):
         -------
         self
         """
+        enc = self._prepare(labels, gold, classes)
+        post = self._fit_encoded(enc)
+        self._set_outputs(post)
+        return self
+
+    def _prepare(self, labels, gold, classes) -> Encoded:
+        """Encode the input once and set ``classes_``, ``item_ids_``, ``annotator_ids_``."""
         enc = as_encoded(labels, gold=gold, classes=classes)
         if enc.n_judgments == 0:
             raise ValueError("no judgments to aggregate")
         self.classes_ = np.asarray(enc.classes, dtype=object)
         self.item_ids_ = np.asarray(enc.item_ids, dtype=object)
         self.annotator_ids_ = np.asarray(enc.annotator_ids, dtype=object)
-        post = self._fit_encoded(enc)
-        self._set_outputs(post)
-        return self
+        return enc
 
     def _set_outputs(self, post: np.ndarray) -> None:
         # dtype=object: the ids are already strings; letting pandas infer a string dtype
@@ -206,11 +211,15 @@ def e_step(enc: Encoded, log_conf: np.ndarray, log_prior: np.ndarray
     ``log rho_g + sum_{j,k} N_ijk log pi_j[g, k]``. Item-local, so any partition of the items
     into chunks (a Parquet stream, Spark partitions) gives the same numbers.
     """
-    L = log_likelihood_matrix(enc, log_conf, log_prior)
-    post, log_z = log_normalize(L)
-    gold = enc.gold
+    return normalize_clamped(log_likelihood_matrix(enc, log_conf, log_prior), enc.gold)
+
+
+def normalize_clamped(log_p: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`log_normalize`, then every gold item (``gold >= 0``) clamped to its gold class
+    and scored at it (``log_z_i = log_p[i, gold_i]``): the E-step end of every EM model here."""
+    post, log_z = log_normalize(log_p)
     gold_rows = np.flatnonzero(gold >= 0)
     if gold_rows.size:
-        log_z[gold_rows] = L[gold_rows, gold[gold_rows]]
+        log_z[gold_rows] = log_p[gold_rows, gold[gold_rows]]
         clamp_gold(post, gold)
     return post, log_z

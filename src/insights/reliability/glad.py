@@ -7,7 +7,7 @@ import pandas as pd
 from scipy.special import expit
 
 from insights.data import Encoded
-from insights.reliability._base import Aggregator, clamp_gold, log_normalize, soft_majority
+from insights.reliability._base import Aggregator, clamp_gold, normalize_clamped, soft_majority
 
 __all__ = ["GLAD"]
 
@@ -120,7 +120,6 @@ class GLAD(Aggregator):
         n_items, J, K = enc.n_items, enc.n_annotators, enc.n_classes
         item, ann, lab = enc.item, enc.annotator, enc.label
         gold = enc.gold
-        gold_rows = np.flatnonzero(gold >= 0)
         post = clamp_gold(soft_majority(enc), gold)
         mu_a, mu_b = float(self.alpha_prior_mean), float(self.log_beta_prior_mean)
         alpha = np.full(J, mu_a)
@@ -134,10 +133,7 @@ class GLAD(Aggregator):
             prior = post.sum(axis=0) / n_items if self.fit_priors else np.full(K, 1.0 / K)
             alpha, b = self._m_step(p, alpha, b, ann, item, J, n_items, mu_a, mu_b)
             L = self._e_step(enc, alpha, b, np.log(np.maximum(prior, 1e-300)))
-            post, log_z = log_normalize(L)
-            if gold_rows.size:
-                log_z[gold_rows] = L[gold_rows, gold[gold_rows]]
-                clamp_gold(post, gold)
+            post, log_z = normalize_clamped(L, gold)
             penalty = 0.5 * ((alpha - mu_a) ** 2).sum() + 0.5 * ((b - mu_b) ** 2).sum()
             history.append(float(log_z.sum() - penalty))
             if it > 1 and abs(history[-1] - history[-2]) < self.tol * n:
