@@ -48,8 +48,7 @@ report = summary.build_report(
     pseudonymize_ids=pseudonymize, pseudonym_salt=pseudonym_salt,
     params=summary.notebook_params(globals()),
 )
-if tables_dir:
-    summary.write_tables(report, tables_dir)
+summary.write_tables(report, tables_dir)
 HTML(summary.report_header(report))
 
 # %% [markdown]

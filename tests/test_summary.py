@@ -402,3 +402,9 @@ def test_gold_calibration_step_fixes_overconfidence_out_of_sample():
     assert table.loc["calibrated", "ece"] < 0.05
     # the labels (argmax) are unchanged, only the confidence moves
     assert (calibrator.transform(probas).idxmax(axis=1) == probas.idxmax(axis=1)).all()
+
+
+def test_write_tables_without_a_folder_writes_nothing(report, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert summary.write_tables(report, "") is None
+    assert list(tmp_path.iterdir()) == []

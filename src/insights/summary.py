@@ -1314,9 +1314,12 @@ def build_report(market: str, *, data_source: str = "", scenario: str = "default
         params=params)
 
 
-def write_tables(report: MarketReport, tables_dir: str | Path) -> dict[str, Any]:
+def write_tables(report: MarketReport, tables_dir: str | Path) -> dict[str, Any] | None:
     """Write the report's tidy tables as CSV and Parquet plus ``summary.json`` (headline
-    numbers and flags for the index page); returns the summary."""
+    numbers and flags for the index page); returns the summary. An empty ``tables_dir`` (an
+    analyst's interactive run) writes nothing and returns None."""
+    if not str(tables_dir):
+        return None
     out = Path(tables_dir)
     for name, df in report.tables().items():
         write_table(df, out / f"{name}.csv")
