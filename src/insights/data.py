@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,8 @@ NUMBER_COLUMNS = {
 ANNOTATOR_KINDS = ("human", "model")
 GOLD_SOURCES = ("benchmark", "calibration", "arbitration")
 _SUFFIXES = (".csv", ".parquet", ".pq", ".csv.gz")
+#: Labels tables at least this long factorize their item column in a second thread.
+_THREADED_ENCODE_ROWS = 200_000
 
 
 class SchemaError(ValueError):
@@ -690,15 +693,21 @@ class Encoded:
 
     @property
     def incidence(self) -> sp.csr_matrix:
-        """Sparse item x (annotator * n_classes + label) matrix of judgment counts."""
+        """Sparse item x (annotator * n_classes + label) matrix of judgment counts.
+
+        One entry of 1 per judgment, rows in item order: a repeated (item, annotator, label)
+        judgment is a second entry in the same cell, which every sparse product adds (the
+        entries are deliberately not summed, since sorting them costs more than the whole
+        conversion).
+        """
         if "incidence" not in self._cache:
-            cols = self.annotator.astype(np.int64) * self.n_classes + self.label
-            m = sp.csr_matrix(
-                (np.ones(self.n_judgments, dtype=np.float64), (self.item, cols)),
-                shape=(self.n_items, self.n_annotators * self.n_classes),
-            )
-            m.sum_duplicates()
-            self._cache["incidence"] = m
+            n_cols = self.n_annotators * self.n_classes
+            dtype = np.int32 if n_cols < np.iinfo(np.int32).max else np.int64
+            cols = self.annotator.astype(dtype) * dtype(self.n_classes) + self.label
+            coo = sp.coo_matrix((np.ones(self.n_judgments, dtype=np.float64), (self.item, cols)),
+                                shape=(self.n_items, n_cols))
+            coo.has_canonical_format = True  # tocsr: bucket rows, skip sorting/summing cells
+            self._cache["incidence"] = coo.tocsr()
         return self._cache["incidence"]
 
     @property
@@ -759,15 +768,23 @@ def encode(
     if missing:
         raise SchemaError(f"labels: missing required column {missing[0]!r}", column=missing[0])
     # Factorize the columns themselves: for Arrow-backed strings this is pyarrow's dictionary
-    # encoding (no Python object per judgment); labels map through their few distinct values.
-    item_codes, item_ids = pd.factorize(labels["item_id"], sort=False)
-    ann_codes, ann_ids = pd.factorize(labels["annotator_id"], sort=False)
+    # encoding (no Python object per judgment, and it releases the GIL, so on large tables the
+    # item column is encoded in a second thread); labels map through their few distinct values.
+    if len(labels) >= _THREADED_ENCODE_ROWS:
+        with ThreadPoolExecutor(1) as pool:
+            items = pool.submit(pd.factorize, labels["item_id"], sort=False)
+            ann_codes, ann_ids = pd.factorize(labels["annotator_id"], sort=False)
+            lab_codes_u, lab_u = pd.factorize(labels["label"], sort=False)
+            item_codes, item_ids = items.result()
+    else:
+        item_codes, item_ids = pd.factorize(labels["item_id"], sort=False)
+        ann_codes, ann_ids = pd.factorize(labels["annotator_id"], sort=False)
+        lab_codes_u, lab_u = pd.factorize(labels["label"], sort=False)
     for col, codes in (("item_id", item_codes), ("annotator_id", ann_codes)):
         if (codes < 0).any():
             pos = int(np.flatnonzero(codes < 0)[0])
             raise SchemaError(f"labels row {pos + 1:,}: column {col!r} is empty; expected a "
                               f"non-empty {col}", row=pos + 1, column=col, value=None)
-    lab_codes_u, lab_u = pd.factorize(labels["label"], sort=False)
     lab_u = np.asarray(pd.Index(lab_u).astype(str), dtype=object)
     if classes is None:
         found = set(lab_u)

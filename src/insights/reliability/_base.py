@@ -64,10 +64,14 @@ def log_normalize(log_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def soft_majority(enc: Encoded) -> np.ndarray:
-    """Vote shares per item (item x class, rows sum to 1): the soft majority vote."""
+    """Vote shares per item (item x class, rows sum to 1): the soft majority vote.
+
+    Computed as ``incidence @ S`` with ``S[j*K + k, k] = 1`` (the vote counts), so it works
+    on anything with an ``incidence`` matrix (an encoding or a block of its items).
+    """
     K = enc.n_classes
-    counts = np.bincount(enc.item.astype(np.int64) * K + enc.label,
-                         minlength=enc.n_items * K).reshape(enc.n_items, K).astype(np.float64)
+    select = np.tile(np.eye(K), (enc.n_annotators, 1))
+    counts = np.asarray(enc.incidence @ select)
     return counts / counts.sum(axis=1, keepdims=True)
 
 

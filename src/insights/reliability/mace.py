@@ -51,6 +51,9 @@ class MACE(_ConfusionEM):
         Variational-Bayes updates instead of smoothed EM.
     fit_priors : bool, default True
         Estimate the class prior (else uniform, as in MACE).
+    n_jobs : int, default -1
+        Threads for the EM passes (-1: every CPU). The items are cut into fixed blocks that
+        depend only on the data, so the result does not depend on ``n_jobs``.
 
     Attributes
     ----------
@@ -70,13 +73,14 @@ class MACE(_ConfusionEM):
 
     def __init__(self, max_iter: int = 100, tol: float = 1e-6,
                  theta_prior: tuple[float, float] = (0.5, 0.5), strategy_prior: float = 1.0,
-                 variational: bool = False, fit_priors: bool = True):
+                 variational: bool = False, fit_priors: bool = True, n_jobs: int = -1):
         self.max_iter = max_iter
         self.tol = tol
         self.theta_prior = theta_prior
         self.strategy_prior = strategy_prior
         self.variational = variational
         self.fit_priors = fit_priors
+        self.n_jobs = n_jobs
 
     def _fit_encoded(self, enc: Encoded) -> np.ndarray:
         J, K = enc.n_annotators, enc.n_classes
@@ -85,12 +89,12 @@ class MACE(_ConfusionEM):
         self._xi = np.full((J, K), 1.0 / K)
         return super()._fit_encoded(enc)
 
-    def _priors(self, post: np.ndarray) -> np.ndarray:
+    def _priors(self, post_sum: np.ndarray) -> np.ndarray:
         if not self.fit_priors:
-            return np.full(post.shape[1], 1.0 / post.shape[1])
-        return super()._priors(post)
+            return np.full(len(post_sum), 1.0 / len(post_sum))
+        return super()._priors(post_sum)
 
-    def _m_step(self, C: np.ndarray, post: np.ndarray, enc: Encoded) -> np.ndarray:
+    def _m_step(self, C: np.ndarray) -> np.ndarray:
         J, K, _ = C.shape
         a, b = self.theta_prior
         g = self.strategy_prior

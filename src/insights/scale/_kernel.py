@@ -121,8 +121,8 @@ class Driver:
 
     def m_step(self, stats: ChunkStats) -> tuple[np.ndarray, np.ndarray]:
         """New parameters from summed statistics; returns ``(log_conf, log_prior)``."""
-        self.conf = self.model._m_step(stats.counts, None, None)
-        self.prior = self.model._priors(stats.post_sum[None, :])
+        self.conf = self.model._m_step(stats.counts)
+        self.prior = self.model._priors(stats.post_sum)
         return safe_log(self.conf), safe_log(self.prior)
 
     def record(self, stats: ChunkStats) -> bool:
