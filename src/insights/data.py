@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,8 +78,6 @@ NUMBER_COLUMNS = {
 ANNOTATOR_KINDS = ("human", "model")
 GOLD_SOURCES = ("benchmark", "calibration", "arbitration")
 _SUFFIXES = (".csv", ".parquet", ".pq", ".csv.gz")
-#: Labels tables at least this long factorize their item column in a second thread.
-_THREADED_ENCODE_ROWS = 200_000
 
 
 class SchemaError(ValueError):
@@ -768,23 +765,16 @@ def encode(
     if missing:
         raise SchemaError(f"labels: missing required column {missing[0]!r}", column=missing[0])
     # Factorize the columns themselves: for Arrow-backed strings this is pyarrow's dictionary
-    # encoding (no Python object per judgment, and it releases the GIL, so on large tables the
-    # item column is encoded in a second thread); labels map through their few distinct values.
-    if len(labels) >= _THREADED_ENCODE_ROWS:
-        with ThreadPoolExecutor(1) as pool:
-            items = pool.submit(pd.factorize, labels["item_id"], sort=False)
-            ann_codes, ann_ids = pd.factorize(labels["annotator_id"], sort=False)
-            lab_codes_u, lab_u = pd.factorize(labels["label"], sort=False)
-            item_codes, item_ids = items.result()
-    else:
-        item_codes, item_ids = pd.factorize(labels["item_id"], sort=False)
-        ann_codes, ann_ids = pd.factorize(labels["annotator_id"], sort=False)
-        lab_codes_u, lab_u = pd.factorize(labels["label"], sort=False)
+    # encoding (no Python object per judgment); labels map through their few distinct values.
+    # (Factorizing the columns in parallel threads was measured slower: they contend.)
+    item_codes, item_ids = pd.factorize(labels["item_id"], sort=False)
+    ann_codes, ann_ids = pd.factorize(labels["annotator_id"], sort=False)
     for col, codes in (("item_id", item_codes), ("annotator_id", ann_codes)):
         if (codes < 0).any():
             pos = int(np.flatnonzero(codes < 0)[0])
             raise SchemaError(f"labels row {pos + 1:,}: column {col!r} is empty; expected a "
                               f"non-empty {col}", row=pos + 1, column=col, value=None)
+    lab_codes_u, lab_u = pd.factorize(labels["label"], sort=False)
     lab_u = np.asarray(pd.Index(lab_u).astype(str), dtype=object)
     if classes is None:
         found = set(lab_u)
