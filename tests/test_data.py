@@ -263,7 +263,10 @@ def test_as_encoded_applies_gold_to_encoded():
     assert with_gold.incidence is enc.incidence  # the sparse encoding is built once, shared
 
 
-def test_encode_same_codes_for_arrow_and_object_columns():
+@pytest.mark.parametrize("threaded", [False, True])
+def test_encode_same_codes_for_arrow_object_and_categorical_columns(threaded, monkeypatch):
+    if threaded:  # the large-table path: item column encoded in a second thread
+        monkeypatch.setattr(data, "_THREADED_ENCODE_ROWS", 0)
     rng = np.random.default_rng(0)
     labels = pd.DataFrame({
         "item_id": rng.integers(0, 50, 400).astype(str),
@@ -271,16 +274,21 @@ def test_encode_same_codes_for_arrow_and_object_columns():
         "label": rng.choice(["b", "a", "c"], 400),
     })
     arrow = data.encode(labels.astype("string[pyarrow]"))
-    obj = data.encode(labels.astype(object))
-    for name in ("item", "annotator", "label"):
-        np.testing.assert_array_equal(getattr(arrow, name), getattr(obj, name))
+    for other in (labels.astype(object), labels.astype("category")):
+        enc = data.encode(other)
+        for name in ("item", "annotator", "label"):
+            np.testing.assert_array_equal(getattr(arrow, name), getattr(enc, name))
+        np.testing.assert_array_equal(arrow.item_ids, enc.item_ids)
+    assert arrow.item.dtype == np.int32 and arrow.item_ids.dtype == object
     assert list(arrow.classes) == ["a", "b", "c"]
     np.testing.assert_array_equal(arrow.classes[arrow.label], labels["label"].to_numpy())
     np.testing.assert_array_equal(arrow.item_ids[arrow.item].astype(str), labels["item_id"])
 
 
-def test_encode_rejects_missing_ids_and_labels():
-    labels = pd.DataFrame({"item_id": ["x", None], "annotator_id": ["a", "a"], "label": ["1", "2"]})
+@pytest.mark.parametrize("dtype", [object, "string[pyarrow]", "str"])
+def test_encode_rejects_missing_ids_and_labels(dtype):
+    labels = pd.DataFrame({"item_id": ["x", None], "annotator_id": ["a", "a"],
+                           "label": ["1", "2"]}, dtype=dtype)
     with pytest.raises(SchemaError, match="row 2: column 'item_id' is empty"):
         data.encode(labels)
     labels = pd.DataFrame({"item_id": ["x", "y"], "annotator_id": ["a", "a"], "label": ["1", None]})

@@ -25,12 +25,14 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 
 __all__ = [
@@ -78,6 +80,8 @@ NUMBER_COLUMNS = {
 ANNOTATOR_KINDS = ("human", "model")
 GOLD_SOURCES = ("benchmark", "calibration", "arbitration")
 _SUFFIXES = (".csv", ".parquet", ".pq", ".csv.gz")
+#: Labels tables at least this long encode their item column in a second thread.
+_THREADED_ENCODE_ROWS = 200_000
 
 
 class SchemaError(ValueError):
@@ -739,6 +743,23 @@ class Encoded:
         })
 
 
+def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 for missing) and uniques of a column, in order of first appearance.
+
+    Arrow-backed columns (pandas' default string dtype) are dictionary-encoded by pyarrow and
+    their int32 indices used as they are; anything else goes through :func:`pandas.factorize`.
+    """
+    arrow = getattr(col.array, "__arrow_array__", None)
+    if arrow is None or isinstance(col.dtype, pd.CategoricalDtype):
+        return pd.factorize(col, sort=False)
+    encoded = pa.chunked_array(arrow()).dictionary_encode().combine_chunks()
+    indices = encoded.indices
+    if indices.null_count:
+        indices = indices.fill_null(-1)
+    return (indices.to_numpy(zero_copy_only=False),
+            encoded.dictionary.to_numpy(zero_copy_only=False))
+
+
 def encode(
     labels: pd.DataFrame,
     gold: pd.DataFrame | None = None,
@@ -764,17 +785,24 @@ def encode(
     missing = [c for c in REQUIRED["labels"] if c not in labels.columns]
     if missing:
         raise SchemaError(f"labels: missing required column {missing[0]!r}", column=missing[0])
-    # Factorize the columns themselves: for Arrow-backed strings this is pyarrow's dictionary
-    # encoding (no Python object per judgment); labels map through their few distinct values.
-    # (Factorizing the columns in parallel threads was measured slower: they contend.)
-    item_codes, item_ids = pd.factorize(labels["item_id"], sort=False)
-    ann_codes, ann_ids = pd.factorize(labels["annotator_id"], sort=False)
+    # Codes straight from pyarrow's dictionary encoding for Arrow-backed columns (no Python
+    # object per judgment; it releases the GIL, so a large table's item column is encoded in a
+    # second thread); labels map through their few distinct values.
+    if len(labels) >= _THREADED_ENCODE_ROWS:
+        with ThreadPoolExecutor(1) as pool:
+            items = pool.submit(_factorize, labels["item_id"])
+            ann_codes, ann_ids = _factorize(labels["annotator_id"])
+            lab_codes_u, lab_u = _factorize(labels["label"])
+            item_codes, item_ids = items.result()
+    else:
+        item_codes, item_ids = _factorize(labels["item_id"])
+        ann_codes, ann_ids = _factorize(labels["annotator_id"])
+        lab_codes_u, lab_u = _factorize(labels["label"])
     for col, codes in (("item_id", item_codes), ("annotator_id", ann_codes)):
         if (codes < 0).any():
             pos = int(np.flatnonzero(codes < 0)[0])
             raise SchemaError(f"labels row {pos + 1:,}: column {col!r} is empty; expected a "
                               f"non-empty {col}", row=pos + 1, column=col, value=None)
-    lab_codes_u, lab_u = pd.factorize(labels["label"], sort=False)
     lab_u = np.asarray(pd.Index(lab_u).astype(str), dtype=object)
     if classes is None:
         found = set(lab_u)
@@ -806,8 +834,8 @@ def encode(
         item_ids=np.asarray(item_ids, dtype=object),
         annotator_ids=np.asarray(ann_ids, dtype=object),
         classes=classes,
-        item=item_codes.astype(np.int32),
-        annotator=ann_codes.astype(np.int32),
+        item=item_codes.astype(np.int32, copy=False),
+        annotator=ann_codes.astype(np.int32, copy=False),
         label=lab_codes.astype(np.int32),
         gold=gold_codes,
     )
