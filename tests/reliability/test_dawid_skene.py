@@ -217,7 +217,7 @@ def test_deterministic(simulated):
 
 @pytest.mark.slow
 def test_a_million_judgments_fit_in_seconds():
-    """The EM loop is sparse products only: 1e6 judgments (K=5) take ~0.2 s per fit here
+    """The EM loop is sparse products only: 1e6 judgments (K=5) take ~0.15 s per fit here
     (benchmarks/real_datasets.py --scale 1e7 measures the 1e7 target). 10 s leaves room for
     a loaded CI machine while still catching any dense items x annotators step (which would
     need 1e5 x 100 x 25 cells and minutes)."""
