@@ -4,8 +4,9 @@ The E-step is item-local and the M-step needs only sums over items, so one EM pa
 on row blocks of the incidence matrix independently and add the blocks' statistics (the
 design of :mod:`insights.scale`, here in memory). SciPy's sparse products and NumPy's
 element-wise kernels release the GIL, so the blocks run in threads without copies of the
-data: on the 2-core benchmark machine an iteration at 1e6 judgments takes about two-thirds
-of the single-threaded time.
+data: on the 2-core benchmark machine an iteration at 1e6 judgments takes 4.7 ms on two
+threads against 8.6 ms on one (and 11 ms for one block of all items: a block's rows stay in
+cache between the E-step and the M-step).
 
 The block boundaries depend only on the data (about equal numbers of judgments, at most
 ``_MAX_BLOCKS`` blocks of at least ``_MIN_BLOCK_ITEMS`` items) and the statistics are added
