@@ -53,6 +53,24 @@ Inference
     :math:`\sigma_L^2 = (\sum E[(x_c - x_{p(c)})^2] + 2b)/(n + 2a + 2)` (a weak
     inverse-gamma(1, 0.05) prior).
 
+    EM for variance components is slow when the data say little about them (many annotators
+    with a handful of judgments: each EM step moves :math:`\sigma_a, \sigma_s` by a small
+    fraction of the remaining distance, for hundreds of iterations). The iteration is
+    therefore accelerated with SQUAREM (Varadhan & Roland 2008, scheme S3) on the whole EM
+    state (log-odds, log variance components, log Student-t weights, log class prior): two
+    EM steps :math:`\theta_1 = F(\theta_0), \theta_2 = F(\theta_1)` give
+    :math:`r = \theta_1 - \theta_0` and :math:`v = \theta_2 - 2\theta_1 + \theta_0`; the
+    next state is :math:`F(\theta_0 + 2\alpha r + \alpha^2 v)` with the step length
+    :math:`\alpha = \lVert r\rVert / \lVert v\rVert` measured on the slow coordinates
+    (variance components and weights), at least 1 and at most a bound that grows fourfold
+    when reached. An extrapolation whose EM residual is more than 10 times the plain one (or
+    not finite) is rejected: the plain iterate :math:`\theta_2` is kept and the bound
+    shrinks. The fixed points are those of plain EM. EM stops when one EM step changes the
+    log-likelihood by less than ``tol`` per judgment *and* every log variance component by
+    less than :math:`\sqrt{\mathrm{tol}}` (near a fixed point the likelihood changes
+    quadratically in the parameters); a likelihood test alone stops plain EM early, far
+    from the fixed point, when the variance components drift slowly.
+
     With ``annotator_df = nu`` (default 4) the annotator offsets are Student-t rather than
     Gaussian: :math:`\eta_j - \eta_{\mathrm{team}(j)} \sim N(0, \Sigma_a / w_j)`,
     :math:`w_j \sim \mathrm{Gamma}(\nu/2, \nu/2)`, :math:`\Sigma_a = \sigma_a^2 I +
@@ -77,6 +95,8 @@ References
 S. Paun, B. Carpenter, J. Chamberlain, D. Hovy, U. Kruschwitz, M. Poesio. Comparing Bayesian
 Models of Annotation. TACL 6:571-585, 2018.
 A. P. Dawid and A. M. Skene. Applied Statistics 28(1):20-28, 1979.
+R. Varadhan and C. Roland. Simple and globally convergent methods for accelerating the
+convergence of any EM algorithm. Scandinavian Journal of Statistics 35(2):335-353, 2008.
 """
 
 from __future__ import annotations
@@ -178,7 +198,9 @@ class HierarchicalDawidSkene(Aggregator):
         HalfNormal scale of the variance components (NUTS).
     max_iter : int, default 300
     tol : float, default 1e-7
-        EM stops when the log-likelihood changes by less than ``tol`` per judgment.
+        EM stops when one EM step changes the log-likelihood by less than ``tol`` per
+        judgment and every log variance component by less than ``sqrt(tol)``. ``max_iter``
+        counts EM steps (SQUAREM's extrapolations included).
     random_seed : int, default 0
     progressbar : bool, default False
     parametrization : {"auto", "centered", "noncentered"}, default "auto"
@@ -341,56 +363,127 @@ class HierarchicalDawidSkene(Aggregator):
             h = g.reshape(J, d) + (D @ eta.reshape(J, d, 1))[..., 0]
             return h, D
 
-        sig = np.ones(nL)  # market / team sds (index = level)
         fixed = [tree.names.index(n) for n in getattr(self, "fixed_levels_", [])]
-        sig[fixed] = self.few_groups_sd
-        sig_a, sig_s = 1.0, 0.3  # annotator: cell-specific sd and overall-skill sd
+        free = [L for L in range(1, nL - 1) if L not in fixed]
         nu = self.annotator_df
-        w = np.ones(J)  # annotator precision weights (Student-t scale mixture)
-
-        def base_cov():
-            return sig_a**2 * np.eye(d) + sig_s**2 * np.ones((d, d))
-
-        def covs():
-            out = [None] + [sig[L] ** 2 * np.eye(d) for L in range(1, nL - 1)]
-            return out + [base_cov()[None] / w[:, None, None]]
-
-        eta = np.full((J, K, dk), float(self.prior_mean))
         gold = enc.gold
-        post = clamp_gold(soft_majority(enc), gold)
-        history: list[float] = []
-        converged = False
-        tp = None
-        it = 0
-        for it in range(1, self.max_iter + 1):
+
+        # EM state theta = (eta, log sd of the free levels, log sig_a, log sig_s, log w,
+        # log class prior): everything an EM iteration starts from, as one flat vector
+        n_eta, n_free = J * K * dk, len(free)
+        cuts = np.cumsum([n_eta, n_free, 1, 1, J])
+        w_max = np.log((nu + d) / nu) if nu is not None else 0.0
+
+        def unpack(theta):
+            eta_, ls, la, lss, lw, lp = np.split(theta, cuts)
+            sig_ = np.ones(nL)
+            sig_[fixed] = self.few_groups_sd
+            sig_[free] = np.exp(ls)
+            return (eta_.reshape(J, K, dk), sig_, float(np.exp(la[0])), float(np.exp(lss[0])),
+                    np.exp(lw), lp - np.logaddexp.reduce(lp))
+
+        def pack(eta_, sig_, sig_a_, sig_s_, w_, log_prior):
+            return np.concatenate([eta_.ravel(), np.log(sig_[free]), [np.log(sig_a_)],
+                                   [np.log(sig_s_)], np.log(w_), log_prior])
+
+        def project(theta):
+            """Back into the parameter space after an extrapolation (SQUAREM)."""
+            eta_, ls, la, lss, lw, lp = np.split(theta.copy(), cuts)
+            np.clip(eta_, -30.0, 30.0, out=eta_)
+            for x in (ls, la, lss):
+                np.clip(x, np.log(1e-2), np.log(20.0), out=x)
+            np.clip(lw, -30.0, w_max, out=lw)
+            return np.concatenate([eta_, ls, la, lss, lw, lp - np.logaddexp.reduce(lp)])
+
+        def covs_of(sig_, sig_a_, sig_s_, w_):
+            base = sig_a_**2 * np.eye(d) + sig_s_**2 * np.ones((d, d))
+            out = [None] + [sig_[L] ** 2 * np.eye(d) for L in range(1, nL - 1)]
+            return out + [base[None] / w_[:, None, None]], base
+
+        def m_step(post, eta_, sig_, sig_a_, sig_s_, w_):
+            """Laplace M-step from item posteriors: Newton on the tree, then the variance
+            components (EM under the Gaussian posterior) and the Student-t weights."""
+            sig_ = sig_.copy()
             C = expected_counts(enc, post).transpose(0, 2, 1)  # (J, true, given)
+            cv, base = covs_of(sig_, sig_a_, sig_s_, w_)
             for _ in range(2):  # Newton passes on the whole tree (warm-started each EM step)
-                h, D = leaf_evidence(C, eta)
-                tp = gaussian_tree(h, D, tree, covs(), self.prior_mean, self.prior_sd)
-                step = np.clip(tp.mean[-1].reshape(J, K, dk) - eta, -2.0, 2.0)
-                eta = eta + step
-            for L in range(1, nL - 1):
-                if L in fixed:
-                    continue
+                h, D = leaf_evidence(C, eta_)
+                tp = gaussian_tree(h, D, tree, cv, self.prior_mean, self.prior_sd)
+                step = np.clip(tp.mean[-1].reshape(J, K, dk) - eta_, -2.0, 2.0)
+                eta_ = eta_ + step
+            for L in free:
                 E = second_moment(tp, tree, L)
-                sig[L] = np.sqrt((np.trace(E) + 2 * _IG_B)
-                                 / (tree.sizes[L] * d + 2 * _IG_A + 2))
+                sig_[L] = np.sqrt((np.trace(E) + 2 * _IG_B)
+                                  / (tree.sizes[L] * d + 2 * _IG_A + 2))
             Ej = second_moment(tp, tree, nL - 1, per_node=True)  # (J, d, d)
             if nu is not None:  # E-step of the scale mixture: w_j = E[precision weight]
-                maha = np.einsum("jab,ba->j", Ej, np.linalg.inv(base_cov()))
-                w = (nu + d) / (nu + maha)
-            E = np.einsum("j,jab->ab", w, Ej)
+                maha = np.einsum("jab,ba->j", Ej, np.linalg.inv(base))
+                w_ = (nu + d) / (nu + maha)
+            E = np.einsum("j,jab->ab", w_, Ej)
             offd = (E.sum() - np.trace(E)) / (J * d * (d - 1))
-            sig_s = np.sqrt(max(offd, 1e-4))
-            sig_a = np.sqrt(max((np.trace(E) - J * d * sig_s**2 + 2 * _IG_B)
-                                / (J * d + 2 * _IG_A + 2), 1e-4))
-            prior = (post.sum(axis=0) + 1.0) / (post.shape[0] + K)
-            Lmat = log_likelihood_matrix(enc, log_confusion(eta), np.log(prior))
-            post, log_z = normalize_clamped(Lmat, gold)
-            history.append(float(log_z.sum()))
-            if it > 5 and abs(history[-1] - history[-2]) < self.tol * enc.n_judgments:
+            sig_s_ = np.sqrt(max(offd, 1e-4))
+            sig_a_ = np.sqrt(max((np.trace(E) - J * d * sig_s_**2 + 2 * _IG_B)
+                                 / (J * d + 2 * _IG_A + 2), 1e-4))
+            log_prior = np.log((post.sum(axis=0) + 1.0) / (post.shape[0] + K))
+            return pack(eta_, sig_, sig_a_, sig_s_, w_, log_prior)
+
+        def e_step(theta):
+            eta_, _, _, _, _, log_prior = unpack(theta)
+            post, log_z = normalize_clamped(
+                log_likelihood_matrix(enc, log_confusion(eta_), log_prior), gold)
+            return post, float(log_z.sum())
+
+        def em(theta):
+            """One EM iteration: the map whose fixed point is the fit. Returns F(theta) and
+            the log-likelihood at theta."""
+            post, ll = e_step(theta)
+            return m_step(post, *unpack(theta)[:5]), ll
+
+        sig0 = np.ones(nL)
+        sig0[fixed] = self.few_groups_sd
+        eta0 = np.full((J, K, dk), float(self.prior_mean))
+        theta = m_step(clamp_gold(soft_majority(enc), gold), eta0, sig0, 1.0, 0.3, np.ones(J))
+        it = 1
+        # SQUAREM (Varadhan & Roland 2008, scheme S3): two EM steps, then a step of length
+        # alpha^2 along their quadratic extrapolation, then one EM step from there
+        history: list[float] = []
+        converged = False
+        step_max = 1.0
+        n_var = n_free + 2  # the variance components' slice of theta
+        var = slice(n_eta, n_eta + n_var)
+        slow = slice(n_eta, n_eta + n_var + J)  # variance components and Student-t weights
+        while it < self.max_iter:
+            th1, ll0 = em(theta)
+            th2, ll1 = em(th1)
+            it += 2
+            history += [ll0, ll1]
+            r = th1 - theta
+            v = th2 - th1 - r
+            if (abs(ll1 - ll0) < self.tol * enc.n_judgments
+                    and np.abs(th2[var] - th1[var]).max() < np.sqrt(self.tol)):
+                theta = th2
                 converged = True
                 break
+            alpha = float(np.sqrt((r[slow] @ r[slow]) / max(v[slow] @ v[slow], 1e-300)))
+            alpha = min(max(alpha, 1.0), step_max)
+            if alpha == step_max:
+                step_max *= 4.0
+            if alpha == 1.0 or it + 1 > self.max_iter:
+                theta = th2
+                continue
+            th_x = project(theta + 2 * alpha * r + alpha**2 * v)
+            th3, ll_x = em(th_x)
+            it += 1
+            res_x = th3 - th_x
+            if (np.all(np.isfinite(th3)) and np.isfinite(ll_x)
+                    and res_x @ res_x <= 100.0 * (r @ r)):
+                theta = th3
+                history.append(ll_x)
+            else:  # the extrapolation failed: keep the plain EM iterate, shorter steps
+                theta = th2
+                step_max = max(1.0, step_max / 4.0)
+        eta, sig, sig_a, sig_s, w, _ = unpack(theta)
+        post, _ = e_step(theta)
         self.n_iter_ = it
         self.converged_ = converged
         self.annotator_weights_ = pd.Series(w, index=tree.labels[-1], name="weight")
@@ -400,7 +493,7 @@ class HierarchicalDawidSkene(Aggregator):
         # the Gaussian approximation at the converged point, then draws from it
         C = expected_counts(enc, post).transpose(0, 2, 1)
         h, D = leaf_evidence(C, eta)
-        cv = covs()
+        cv, _ = covs_of(sig, sig_a, sig_s, w)
         tp = gaussian_tree(h, D, tree, cv, self.prior_mean, self.prior_sd)
         self._em_means = [m.reshape((m.shape[0], K, dk)) for m in tp.mean]
         # how strongly each level's groups are informed by data relative to their prior sd:
