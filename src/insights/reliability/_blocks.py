@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from insights.data import Encoded
 from insights.reliability._base import clamp_gold, e_step, expected_counts, soft_majority
 
-__all__ = ["ItemBlocks"]
+__all__ = ["ItemBlocks", "em_pass"]
 
 _MIN_BLOCK_ITEMS, _MAX_BLOCKS = 16_384, 8
 
@@ -33,6 +33,36 @@ _MIN_BLOCK_ITEMS, _MAX_BLOCKS = 16_384, 8
 def _column_sums(post: np.ndarray) -> np.ndarray:
     """``post.sum(axis=0)``, the same numbers, four times faster for few columns."""
     return np.einsum("ik->k", post)
+
+
+def em_pass(items, log_conf: np.ndarray | None, log_prior: np.ndarray | None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """One EM pass on a set of whole items: E-step, then the M-step's additive statistics.
+
+    Parameters
+    ----------
+    items : Encoded or a block of one
+        Anything with ``incidence``, ``gold``, ``n_annotators`` and ``n_classes``.
+    log_conf : ndarray (J, K_true, K_given) or None
+        ``None``: the EM start, the soft majority vote (log-likelihood 0, unused).
+    log_prior : ndarray (K,) or None
+
+    Returns
+    -------
+    post : ndarray (n_items, K)
+        Item posteriors, gold items clamped (:func:`~insights.reliability._base.e_step`).
+    counts : ndarray (J, K_given, K_true)
+        ``sum_i N_ijk post[i, t]``.
+    post_sum : ndarray (K,)
+    log_lik : float
+        ``sum_i log Z_i`` (gold items scored at their gold class).
+    """
+    if log_conf is None:
+        post, log_lik = clamp_gold(soft_majority(items), items.gold), 0.0
+    else:
+        post, log_z = e_step(items, log_conf, log_prior)
+        post, log_lik = np.ascontiguousarray(post), float(log_z.sum())
+    return post, expected_counts(items, post), _column_sums(post), log_lik
 
 
 @dataclass(frozen=True)
@@ -89,48 +119,27 @@ class ItemBlocks:
             return [fn(b) for b in range(len(self.parts))]
         return list(self._pool.map(fn, range(len(self.parts))))
 
-    @staticmethod
-    def _add(results: list) -> tuple:
-        """Add the blocks' statistics in block order (independent of the thread count)."""
-        out = [np.array(x, copy=True) if isinstance(x, np.ndarray) else x for x in results[0]]
-        for r in results[1:]:
-            for i, x in enumerate(r):
-                out[i] = out[i] + x
-        return tuple(out)
-
-    def start(self) -> tuple[np.ndarray, np.ndarray]:
-        """M-step statistics of the EM start: the soft majority vote, gold items clamped.
-
-        Returns ``C[j, given, true]`` and ``sum_i post_i``.
-        """
-        def run(b):
-            part = self.parts[b]
-            post = clamp_gold(soft_majority(part), part.gold)
-            return expected_counts(part, post), _column_sums(post)
-
-        return self._add(self._map(run))
-
-    def step(self, log_conf: np.ndarray, log_prior: np.ndarray
+    def step(self, log_conf: np.ndarray | None, log_prior: np.ndarray | None
              ) -> tuple[np.ndarray, np.ndarray, float]:
-        """E-step (gold clamped, :func:`~insights.reliability._base.e_step`), then the next
-        M-step's statistics.
+        """:func:`em_pass` on every block; the statistics are added in block order
+        (independent of the thread count). ``log_conf=None`` is the EM start.
 
         Returns
         -------
         counts : ndarray (J, K_given, K_true)
         post_sum : ndarray (K,)
         log_lik : float
-            ``sum_i log Z_i``.
+            ``sum_i log Z_i`` (0 at the start).
         """
-        def run(b):
-            post, log_z = e_step(self.parts[b], log_conf, log_prior)
-            post = np.ascontiguousarray(post)
-            return post, expected_counts(self.parts[b], post), _column_sums(post), log_z.sum()
-
-        results = self._map(run)
+        results = self._map(lambda b: em_pass(self.parts[b], log_conf, log_prior))
         self._posts = [r[0] for r in results]
-        counts, post_sum, log_lik = self._add([r[1:] for r in results])
-        return counts, post_sum, float(log_lik)
+        _, counts, post_sum, log_lik = results[0]
+        counts, post_sum = counts.copy(), post_sum.copy()
+        for _, c, s, ll in results[1:]:
+            counts += c
+            post_sum += s
+            log_lik += ll
+        return counts, post_sum, log_lik
 
     def posteriors(self) -> np.ndarray:
         """Item posteriors of the last :meth:`step` (n_items x K)."""

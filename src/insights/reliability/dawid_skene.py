@@ -49,7 +49,7 @@ class _ConfusionEM(Aggregator):
         it = 0
         conf = prior = None
         with ItemBlocks(enc, n_jobs=self.n_jobs) as blocks:
-            C, post_sum = blocks.start()
+            C, post_sum, _ = blocks.step(None, None)
             for it in range(1, self.max_iter + 1):
                 conf = self._m_step(C)
                 prior = self._priors(post_sum)

@@ -10,9 +10,10 @@ on any partition of the items into chunks (a Parquet stream, Spark partitions):
   ``sum_i T_i`` (K) and ``sum_i log Z_i``;
 * on the driver: add the chunks' statistics and apply the M-step.
 
-Every numeric step is the reliability package's own function (``soft_majority``,
-``clamp_gold``, ``e_step``, ``expected_counts``, ``safe_log``) and the M-step is ``DawidSkene._m_step``/``_priors``; so, up to the order of
-floating-point summation, the chunked EM follows exactly the in-memory iterates.
+The per-chunk pass is the in-memory estimator's own (:func:`insights.reliability._blocks.em_pass`,
+which DawidSkene runs on its item blocks) and the M-step is ``DawidSkene._m_step``/``_priors``;
+so, up to the order of floating-point summation, the chunked EM follows exactly the in-memory
+iterates.
 """
 
 from __future__ import annotations
@@ -22,16 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from insights.data import Encoded
-from insights.reliability._base import (
-    clamp_gold,
-    e_step,
-    expected_counts,
-    safe_log,
-    soft_majority,
-)
+from insights.reliability._base import safe_log
+from insights.reliability._blocks import em_pass
 from insights.reliability.dawid_skene import DawidSkene
 
-__all__ = ["ChunkStats", "chunk_encoded", "chunk_posteriors", "chunk_stats", "Driver"]
+__all__ = ["ChunkStats", "chunk_encoded", "chunk_stats", "Driver"]
 
 
 def chunk_encoded(item: np.ndarray, annotator: np.ndarray, label: np.ndarray, n_annotators: int,
@@ -55,21 +51,6 @@ def chunk_encoded(item: np.ndarray, annotator: np.ndarray, label: np.ndarray, n_
         label=np.asarray(label).astype(np.int32, copy=False),
         gold=np.asarray(gold, dtype=np.int64),
     )
-
-
-def chunk_posteriors(enc: Encoded, log_conf: np.ndarray | None, log_prior: np.ndarray | None
-                     ) -> tuple[np.ndarray, float]:
-    """Item posteriors of one chunk and its log-likelihood ``sum_i log Z_i``.
-
-    With ``log_conf=None`` this is the EM start (soft majority vote, gold clamped; the
-    log-likelihood is then 0 and unused). Otherwise the E-step of
-    :class:`~insights.reliability.DawidSkene`, gold items clamped and scored at their gold
-    class, exactly as there.
-    """
-    if log_conf is None:
-        return clamp_gold(soft_majority(enc), enc.gold), 0.0
-    post, log_z = e_step(enc, log_conf, log_prior)
-    return post, float(log_z.sum())
 
 
 @dataclass
@@ -98,11 +79,15 @@ class ChunkStats:
 
 def chunk_stats(enc: Encoded, log_conf: np.ndarray | None, log_prior: np.ndarray | None
                 ) -> tuple[ChunkStats, np.ndarray]:
-    """E-step on one chunk and its M-step statistics; returns ``(stats, posteriors)``."""
-    post, ll = chunk_posteriors(enc, log_conf, log_prior)
-    stats = ChunkStats(expected_counts(enc, post), post.sum(axis=0), ll, enc.n_items,
-                       enc.n_judgments)
-    return stats, post
+    """E-step on one chunk and its M-step statistics; returns ``(stats, posteriors)``.
+
+    :class:`~insights.reliability.DawidSkene`'s own pass
+    (:func:`~insights.reliability._blocks.em_pass`): with ``log_conf=None`` the EM start (soft
+    majority vote, gold clamped), otherwise the E-step with gold items clamped and scored at
+    their gold class.
+    """
+    post, counts, post_sum, log_lik = em_pass(enc, log_conf, log_prior)
+    return ChunkStats(counts, post_sum, log_lik, enc.n_items, enc.n_judgments), post
 
 
 class Driver:
