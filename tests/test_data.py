@@ -294,3 +294,17 @@ def test_encode_rejects_missing_ids_and_labels(dtype):
     labels = pd.DataFrame({"item_id": ["x", "y"], "annotator_id": ["a", "a"], "label": ["1", None]})
     with pytest.raises(SchemaError, match="row 2"):
         data.encode(labels, classes=["1", "2"])
+
+
+def test_dataset_encodes_once_and_again_when_its_tables_change():
+    labels = pd.DataFrame({"item_id": ["x", "y"], "annotator_id": ["a", "a"], "label": ["1", "2"]})
+    ds = data.Dataset(labels=labels, label_set=["1", "2"])
+    enc = ds.encode()
+    assert ds.encode() is enc and data.as_encoded(ds) is enc
+    ds.gold = pd.DataFrame({"item_id": ["y"], "label": ["1"]})
+    assert ds.encode() is not enc
+    np.testing.assert_array_equal(ds.encode().gold, [-1, 0])
+    ds.label_set = ["2", "1"]
+    assert list(ds.encode().classes) == ["2", "1"]
+    # a gold or label set given at fit time is a different encoding
+    assert data.as_encoded(ds, classes=["1", "2"]) is not ds.encode()

@@ -433,10 +433,22 @@ class Dataset:
     label_set: list[str] = field(default_factory=list)
     fingerprint: str = ""
     sources: dict[str, str] = field(default_factory=dict)
+    _encoded: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def encode(self) -> Encoded:
-        """Integer encoding of labels (and gold) over this dataset's label set."""
-        return encode(self.labels, gold=self.gold, classes=self.label_set)
+        """Integer encoding of labels (and gold) over this dataset's label set.
+
+        Computed once and reused (with its sparse incidence) while ``labels`` and ``gold``
+        are the same objects and ``label_set`` the same values, so every model fitted on the
+        Dataset shares one encoding (assigning new tables re-encodes; editing a table in
+        place does not).
+        """
+        cached = self._encoded
+        if not (cached and cached[0] is self.labels and cached[1] is self.gold
+                and cached[2] == tuple(self.label_set)):
+            enc = encode(self.labels, gold=self.gold, classes=self.label_set)
+            self._encoded = cached = (self.labels, self.gold, tuple(self.label_set), enc)
+        return cached[3]
 
     def annotator_table(self) -> pd.DataFrame:
         """One row per annotator seen in labels: ``team``, ``market``, ``kind``.
@@ -857,6 +869,8 @@ def as_encoded(labels, gold=None, classes=None) -> Encoded:
         return Encoded(labels.item_ids, labels.annotator_ids, labels.classes, labels.item,
                        labels.annotator, labels.label, codes, labels._cache)
     if isinstance(labels, Dataset):
+        if gold is None and classes is None:
+            return labels.encode()
         return encode(labels.labels, gold=gold if gold is not None else labels.gold,
                       classes=classes if classes is not None else labels.label_set)
     return encode(labels, gold=gold, classes=classes)

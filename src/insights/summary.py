@@ -267,8 +267,7 @@ def fit_model(ds: _data.Dataset, method: str = "dawid-skene") -> Posterior:
 
     enc = ds.encode()
     model = reliability.make_aggregator(method)
-    # the hierarchical model needs the Dataset's annotator table (teams, markets)
-    model.fit(ds if method == "hierarchical" else enc)
+    model.fit(ds)  # shares ds's encoding; the hierarchical model also reads its teams
     p = model.probas_
     if isinstance(p, pd.DataFrame):
         p = p.reindex(index=enc.item_ids, columns=enc.classes).to_numpy(float)

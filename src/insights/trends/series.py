@@ -50,7 +50,7 @@ def posteriors_for(dataset, method: str = "dawid-skene") -> pd.DataFrame:
     from insights.reliability import make_aggregator
 
     est = make_aggregator(method)
-    est.fit(dataset.labels, gold=dataset.gold)
+    est.fit(dataset)  # a Dataset brings its gold, label set and (shared) encoding
     return est.probas_
 
 
