@@ -3,7 +3,10 @@
 Runs on simulated operations with known truth (``insights.confidence.simulate_operation``,
 K=3, 2 markets x 3 teams, log-normal annotator volumes, 8% spammers, 5% gold) and prints one
 table: wall time, ESS per second of the variance components (NUTS), accuracy and ECE of item
-confidence vs truth, next to Dawid-Skene on the same data.
+confidence vs truth, next to Dawid-Skene on the same data. NUTS rows also fit the EM mode on
+the same data and report how closely it matches the NUTS posterior (``em_*`` columns: share
+of equal item labels, mean and max absolute difference of item posteriors, mean absolute
+difference of annotator accuracies, and the annotator spread sigma, EM/NUTS).
 
     python benchmarks/confidence.py                 # NUTS 2k + 20k items, EM 1e5 + 1e6 judgments
     python benchmarks/confidence.py --quick         # NUTS 2k, EM 1e5
@@ -69,7 +72,26 @@ def run(kind: str, n_items: int, n_annotators: int, seed: int = 0) -> dict:
                     "max_rhat": round(float(d["r_hat"].max()), 4),
                     "max_rhat_var": d["r_hat"].idxmax(),
                     "divergences": m.n_divergences_})
+        row.update(_em_vs_nuts(m, op))
     return row
+
+
+def _em_vs_nuts(nuts: HierarchicalDawidSkene, op) -> dict:
+    """How closely the EM mode matches the NUTS posterior on the same data: item labels,
+    item posteriors, annotator accuracies and the annotator spread."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em = HierarchicalDawidSkene(inference="em").fit(op.labels, gold=op.gold,
+                                                         annotators=op.annotators)
+    dp = (em.probas_ - nuts.probas_).abs().to_numpy()
+    acc_e = em.annotator_accuracy_["accuracy"]
+    acc_n = nuts.annotator_accuracy_["accuracy"]
+    vc_e, vc_n = em.variance_components_["sigma"], nuts.variance_components_["sigma"]
+    return {"em_label_agree": round(float((em.labels_ == nuts.labels_).mean()), 4),
+            "em_mean_abs_dp": round(float(dp.mean()), 4),
+            "em_max_abs_dp": round(float(dp.max()), 3),
+            "em_ann_acc_mad": round(float((acc_e - acc_n).abs().mean()), 4),
+            "sigma_annotator_em_nuts": f"{vc_e['annotator']:.2f}/{vc_n['annotator']:.2f}"}
 
 
 def main(argv=None) -> pd.DataFrame:
