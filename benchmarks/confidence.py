@@ -13,8 +13,8 @@ difference of annotator accuracies, and the annotator spread sigma, EM/NUTS).
     python benchmarks/confidence.py --plan nuts:20000:600   # one row (mode:items:annotators)
 
 Targets on the 2-core machine (issue 4): 20k items NUTS < 5 min; 1e6 judgments EM < 60 s.
-NUTS uses the estimator's defaults (chains=2, cores=2, tune=600, draws scaled to the problem:
-2500 at 2k items, 1000 at 20k -- the ``draws`` column); Numba's cache is
+NUTS uses the estimator's defaults (chains=2, cores=2, draws scaled to the problem: 2500 at 2k
+items, 1000 at 20k -- the ``draws`` column -- and tune max(600, 0.4 draws)); Numba's cache is
 ``insights.confidence.numba_cache_dir()``.
 ``cpu_s`` is the process CPU time of the fit (all threads): on a shared machine, compare it
 with ``wall_s`` to see how much of the wall time was spent waiting for a core.
@@ -67,7 +67,7 @@ def run(kind: str, n_items: int, n_annotators: int, seed: int = 0) -> dict:
     if kind == "nuts":
         d = m.diagnostics_
         sig = d.loc[d.index.str.startswith("sigma_"), "ess_bulk"]
-        row.update({"draws": m.draws_, "min_ess_sigma": round(float(sig.min())),
+        row.update({"draws": m.draws_, "tune": m.tune_, "min_ess_sigma": round(float(sig.min())),
                     "ess_per_s": round(float(sig.min()) / m.sampling_time_, 2),
                     "max_rhat": round(float(d["r_hat"].max()), 4),
                     "max_rhat_var": d["r_hat"].idxmax(),

@@ -138,13 +138,15 @@ def _segment_sum(x: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
 @dataclass
 class TreePosterior:
     """Gaussian marginals of every node (per level): means (G, d), covariances (G, d, d),
-    the information from below (h, D) and ``cross[L] = Cov(x_child, x_parent)``."""
+    the information from below (h, D), ``cross[L] = Cov(x_child, x_parent)`` and the log
+    marginal likelihood of the leaf evidence (``log_evidence``)."""
 
     mean: list
     cov: list
     h: list
     D: list
     cross: list
+    log_evidence: float
 
 
 def _sym(a: np.ndarray) -> np.ndarray:
@@ -165,6 +167,13 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     ``x_c | x_p ~ N(P^{-1}(h_c + Sigma^{-1} x_p), P^{-1})`` with ``P = D_c + Sigma^{-1}`` gives
     the marginal means and covariances, and ``Cov(x_c, x_p) = P^{-1} Sigma^{-1} S_p``.
 
+    The upward pass also integrates every node out: for a node with evidence ``(h, D)``,
+    ``int exp(h'x - x'Dx/2) N(x; x_p, Sigma) dx = exp(c + a'x_p - x_p'A x_p/2)`` with the
+    messages ``A, a`` above and ``c = -log det(I + Sigma D)/2 + h' Sigma a / 2``; the root is
+    integrated against its prior. The sum is ``log_evidence``, the log marginal likelihood of
+    the leaf evidence -- with evidence from a second-order expansion of the likelihood at the
+    mode, the Laplace approximation of the marginal likelihood of the variance components.
+
     Parameters
     ----------
     h_leaf, D_leaf : ndarray (J, d) and (J, d, d)
@@ -178,14 +187,21 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     h = [None] * nL
     D = [None] * nL
     h[-1], D[-1] = h_leaf, D_leaf
+    log_ev = 0.0
     for L in range(nL - 1, 0, -1):
         Sig = covs[L]
-        A = _sym(D[L] @ np.linalg.inv(eye + Sig @ D[L]))
-        a = np.linalg.solve(eye + D[L] @ Sig, h[L][..., None])[..., 0]
+        M = eye + Sig @ D[L]
+        A = _sym(D[L] @ np.linalg.inv(M))
+        a = np.linalg.solve(np.swapaxes(M, -1, -2), h[L][..., None])[..., 0]
+        log_ev += float(-0.5 * np.linalg.slogdet(M)[1].sum()
+                        + 0.5 * (h[L] * (Sig @ a[..., None])[..., 0]).sum())
         h[L - 1] = _segment_sum(a, tree.parents[L], tree.sizes[L - 1])
         D[L - 1] = _segment_sum(A, tree.parents[L], tree.sizes[L - 1])
     S0 = _sym(np.linalg.inv(D[0] + eye / prior_sd**2))
-    m0 = (S0 @ (h[0] + prior_mean / prior_sd**2)[..., None])[..., 0]
+    b0 = h[0] + prior_mean / prior_sd**2
+    m0 = (S0 @ b0[..., None])[..., 0]
+    log_ev += float(-0.5 * np.linalg.slogdet(eye + prior_sd**2 * D[0])[1].sum()
+                    + 0.5 * (b0 * m0).sum() - 0.5 * d * prior_mean**2 / prior_sd**2)
     mean, cov, cross = [m0], [S0], [None]
     for L in range(1, nL):
         Sinv = np.linalg.inv(covs[L])
@@ -197,7 +213,7 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
         cr = B @ Sp
         cov.append(_sym(Pinv + cr @ np.swapaxes(B, -1, -2)))
         cross.append(cr)
-    return TreePosterior(mean, cov, h, D, cross)
+    return TreePosterior(mean, cov, h, D, cross, log_ev)
 
 
 def second_moment(post: TreePosterior, tree: Hierarchy, L: int,

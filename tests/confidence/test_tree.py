@@ -1,0 +1,116 @@
+"""Gaussian belief propagation on the hierarchy, checked against the dense joint Gaussian."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insights.confidence._tree import build_hierarchy, gaussian_tree, sample_tree, second_moment
+
+D_CELLS = 3
+PRIOR_MEAN, PRIOR_SD = -1.0, 1.5
+
+
+def _problem(seed: int = 0, level_sd: float | None = None):
+    """7 annotators in 3 teams in 2 markets, random leaf evidence (one leaf without data),
+    random level covariances (isotropic ``level_sd**2 I`` for the middle levels if given) and
+    per-annotator leaf covariances."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"a{i}" for i in range(7)])
+    table = pd.DataFrame({"team": ["t1", "t1", "t2", "t2", "t3", "t3", "t3"],
+                          "market": ["m1", "m1", "m1", "m1", "m2", "m2", "m2"]}, index=ids)
+    tree = build_hierarchy(ids, table)
+    d = D_CELLS
+    covs = [None]
+    for _ in range(1, len(tree.names) - 1):
+        B = rng.normal(size=(d, d))
+        covs.append(B @ B.T / d + 0.3 * np.eye(d) if level_sd is None
+                    else level_sd**2 * np.eye(d))
+    covs.append(0.5 * np.eye(d)[None] / rng.uniform(0.5, 1.5, 7)[:, None, None])
+    h = rng.normal(size=(7, d))
+    D = np.stack([(lambda B: B @ B.T)(rng.normal(size=(d, d))) for _ in range(7)])
+    h[2], D[2] = 0.0, 0.0  # an annotator who saw no item of these classes
+    return tree, covs, h, D
+
+
+def _dense(tree, covs, h, D):
+    """Joint Gaussian over all nodes: log marginal of the leaf evidence, posterior mean/cov."""
+    d = D_CELLS
+    nodes = [(L, g) for L in range(len(tree.names)) for g in range(tree.sizes[L])]
+    idx = {n: i for i, n in enumerate(nodes)}
+    N = len(nodes) * d
+    T = np.zeros((N, N))  # node values = T @ independent increments
+    V = np.zeros((N, N))
+    for (L, g), i in idx.items():
+        sl = slice(i * d, (i + 1) * d)
+        cov = covs[L] if L else PRIOR_SD**2 * np.eye(d)
+        V[sl, sl] = cov[g] if np.ndim(cov) == 3 else cov
+        a_L, a_g = L, g
+        while True:
+            j = idx[(a_L, a_g)]
+            T[sl, j * d:(j + 1) * d] = np.eye(d)
+            if a_L == 0:
+                break
+            a_g, a_L = tree.parents[a_L][a_g], a_L - 1
+    inc_mean = np.zeros(N)
+    inc_mean[:d] = PRIOR_MEAN
+    C, m = T @ V @ T.T, T @ inc_mean
+    H, Dm = np.zeros(N), np.zeros((N, N))
+    leaf = len(tree.names) - 1
+    for g in range(tree.sizes[leaf]):
+        sl = slice(idx[(leaf, g)] * d, (idx[(leaf, g)] + 1) * d)
+        H[sl], Dm[sl, sl] = h[g], D[g]
+    P = Dm + np.linalg.inv(C)
+    b = H + np.linalg.solve(C, m)
+    log_ev = (-0.5 * np.linalg.slogdet(np.eye(N) + C @ Dm)[1]
+              + 0.5 * b @ np.linalg.solve(P, b) - 0.5 * m @ np.linalg.solve(C, m))
+    cov = np.linalg.inv(P)
+    return log_ev, cov @ b, cov, idx
+
+
+def test_gaussian_tree_matches_the_dense_joint_gaussian():
+    tree, covs, h, D = _problem()
+    tp = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD)
+    log_ev, mean, cov, idx = _dense(tree, covs, h, D)
+    d = D_CELLS
+    assert tp.log_evidence == pytest.approx(log_ev, abs=1e-9)
+    for (L, g), i in idx.items():
+        sl = slice(i * d, (i + 1) * d)
+        np.testing.assert_allclose(tp.mean[L][g], mean[sl], atol=1e-9)
+        np.testing.assert_allclose(tp.cov[L][g], cov[sl, sl], atol=1e-9)
+        if L:  # cross covariance with the parent
+            p = tree.parents[L][g]
+            ps = slice(idx[(L - 1, p)] * d, (idx[(L - 1, p)] + 1) * d)
+            np.testing.assert_allclose(tp.cross[L][g], cov[sl, ps], atol=1e-9)
+
+
+def test_log_evidence_gradient_is_the_expected_complete_data_score():
+    # Fisher's identity, which the EM mode's variance-component step uses as its gradient:
+    # d log p / d sigma^2 = (E[sum |x_c - x_parent|^2] / sigma^4 - n d / sigma^2) / 2
+    tree, covs, h, D = _problem(seed=1, level_sd=0.7)
+    L = tree.level("team")
+    var, eps = 0.7**2, 1e-6
+
+    def log_ev(v):
+        cv = list(covs)
+        cv[L] = v * np.eye(D_CELLS)
+        return gaussian_tree(h, D, tree, cv, PRIOR_MEAN, PRIOR_SD).log_evidence
+
+    numeric = (log_ev(var + eps) - log_ev(var - eps)) / (2 * eps)
+    tp = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD)
+    score = (np.trace(second_moment(tp, tree, L)) / var**2
+             - tree.sizes[L] * D_CELLS / var) / 2
+    assert score == pytest.approx(numeric, rel=1e-5)
+
+
+def test_sample_tree_draws_from_the_posterior():
+    tree, covs, h, D = _problem(seed=2)
+    tp = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD)
+    draws = sample_tree(tp, tree, covs, 20_000, np.random.default_rng(0))
+    for L in range(len(tree.names)):
+        x = draws[L]  # (S, G, d)
+        se = np.sqrt(np.diagonal(tp.cov[L], axis1=1, axis2=2) / x.shape[0])
+        assert (np.abs(x.mean(axis=0) - tp.mean[L]) < 4.5 * se).all()
+        emp = np.einsum("sga,sgb->gab", x - x.mean(axis=0), x - x.mean(axis=0)) / x.shape[0]
+        np.testing.assert_allclose(emp, tp.cov[L], atol=0.06 * np.abs(tp.cov[L]).max())
