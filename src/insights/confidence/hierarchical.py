@@ -63,19 +63,19 @@ Inference
     annotators with ~4 judgments, K = 5) EM needed 2,435 steps, 76 s, ECME 85 steps, 7 s.
 
     The iteration is accelerated with SQUAREM (Varadhan & Roland 2008, scheme S3) on the
-    whole EM state (log-odds, log variance components, log Student-t weights, log class prior): two
-    EM steps :math:`\theta_1 = F(\theta_0), \theta_2 = F(\theta_1)` give
+    whole EM state (log-odds, log variance components, log Student-t weights, log class
+    prior): two EM steps :math:`\theta_1 = F(\theta_0), \theta_2 = F(\theta_1)` give
     :math:`r = \theta_1 - \theta_0` and :math:`v = \theta_2 - 2\theta_1 + \theta_0`; the
     next state is :math:`F(\theta_0 + 2\alpha r + \alpha^2 v)` with the step length
     :math:`\alpha = \lVert r\rVert / \lVert v\rVert` measured on the slow coordinates
     (variance components and weights), at least 1 and at most a bound that grows fourfold
     when reached. An extrapolation whose EM residual is more than 10 times the plain one (or
     not finite) is rejected: the plain iterate :math:`\theta_2` is kept and the bound
-    shrinks. The fixed points are those of the plain iteration. EM stops when one EM step changes the
-    log-likelihood by less than ``tol`` per judgment *and* every log variance component by
-    less than :math:`\sqrt{\mathrm{tol}}` (near a fixed point the likelihood changes
-    quadratically in the parameters); a likelihood test alone can stop early, far from the
-    fixed point, while the variance components still drift.
+    shrinks. The fixed points are those of the plain iteration. EM stops when one step
+    changes the log-likelihood by less than ``tol`` per judgment *and* every log variance
+    component by less than :math:`\sqrt{\mathrm{tol}}` (near a fixed point the likelihood
+    changes quadratically in the parameters); a likelihood test alone can stop early, far
+    from the fixed point, while the variance components still drift.
 
     With ``annotator_df = nu`` (default 4) the annotator offsets are Student-t rather than
     Gaussian: :math:`\eta_j - \eta_{\mathrm{team}(j)} \sim N(0, \Sigma_a / w_j)`,
@@ -86,8 +86,8 @@ Inference
     covariance :math:`\Sigma_a / w_j` in the marginal likelihood above. An annotator far
     from their team -- a spammer -- gets a small weight, so a low-volume spammer is no longer
     pulled toward the team's accuracy and does not inflate :math:`\Sigma_a` for everyone else
-    (on the issue-4 test problem: sparse-annotator accuracy RMSE 0.091 vs 0.094 Gaussian,
-    0.054 vs 0.064 on honest ones). ``annotator_df=None`` is the Gaussian level.
+    (on the issue-4 test problem: sparse-annotator accuracy RMSE 0.091 vs 0.093 Gaussian,
+    0.055 vs 0.064 on honest ones). ``annotator_df=None`` is the Gaussian level.
     NUTS samples the same model (:math:`w_j` as ``annotator_weight``).
 
     Because the offsets are integrated out (their posterior variance counts), the annotator
@@ -419,7 +419,8 @@ class HierarchicalDawidSkene(Aggregator):
 
         def fit_variances(h, D, sig_, sig_a_, sig_s_, w_):
             """The variance components maximising the Laplace marginal likelihood given the
-            leaf evidence and the Student-t weights; returns them and the tree posterior."""
+            leaf evidence and the Student-t weights, and the tree posterior (``tp``) and
+            annotator covariance (``base``) there."""
             last = {}
 
             def neg(z):
@@ -428,7 +429,7 @@ class HierarchicalDawidSkene(Aggregator):
                 v = np.exp(2 * z)  # variances: free levels, sig_a, sig_s
                 cv, base = covs_of(s_, np.exp(z[n_free]), np.exp(z[n_free + 1]), w_)
                 tp = gaussian_tree(h, D, tree, cv, self.prior_mean, self.prior_sd)
-                last.update(z=z.copy(), tp=tp, cv=cv, base=base)
+                last.update(z=z.copy(), tp=tp, base=base)
                 # gradient by Fisher's identity: the expected complete-data score
                 g = np.empty_like(z)
                 for i, L in enumerate(free):
