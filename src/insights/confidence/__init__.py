@@ -5,6 +5,8 @@
 * :mod:`~insights.confidence.calibration` - reliability diagram data, expected calibration
   error, a gold-fitted calibration step, errors caught by reviewing the least confident items,
   and the re-review list.
+* :mod:`~insights.confidence.predictive` - held-out judgments: how well a model's annotator
+  confusions predict labels it has not seen (model comparison without gold).
 * :mod:`~insights.confidence.plots` - the report's figures.
 * :func:`simulate_operation` - the model's generative story with spammers, for tests.
 """
@@ -25,6 +27,7 @@ from insights.confidence.hierarchical import (
     HierarchicalDawidSkene,
     numba_cache_dir,
 )
+from insights.confidence.predictive import heldout_log_likelihood, predictive_log_likelihood
 from insights.confidence.simulate import SimulatedOperation, simulate_operation
 
 __all__ = [
@@ -38,6 +41,8 @@ __all__ = [
     "expected_calibration_error",
     "reliability_table",
     "review_list",
+    "heldout_log_likelihood",
+    "predictive_log_likelihood",
     "SimulatedOperation",
     "simulate_operation",
 ]
