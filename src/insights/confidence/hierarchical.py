@@ -131,10 +131,10 @@ from insights.data import Dataset, Encoded
 from insights.reliability._base import (
     Aggregator,
     clamp_gold,
+    e_step,
     expected_counts,
     log_likelihood_matrix,
     log_normalize,
-    normalize_clamped,
     soft_majority,
 )
 
@@ -474,16 +474,15 @@ class HierarchicalDawidSkene(Aggregator):
             log_prior = np.log((post.sum(axis=0) + 1.0) / (post.shape[0] + K))
             return pack(eta_, sig_, sig_a_, sig_s_, w_, log_prior)
 
-        def e_step(theta):
+        def posteriors_at(theta):
             eta_, _, _, _, _, log_prior = unpack(theta)
-            post, log_z = normalize_clamped(
-                log_likelihood_matrix(enc, log_confusion(eta_), log_prior), gold)
+            post, log_z = e_step(enc, log_confusion(eta_), log_prior)
             return post, float(log_z.sum())
 
         def em(theta):
             """One EM iteration: the map whose fixed point is the fit. Returns F(theta) and
             the log-likelihood at theta."""
-            post, ll = e_step(theta)
+            post, ll = posteriors_at(theta)
             return m_step(post, *unpack(theta)[:5]), ll
 
         sig0 = np.ones(nL)
@@ -530,7 +529,7 @@ class HierarchicalDawidSkene(Aggregator):
                 theta = th2
                 step_max = max(1.0, step_max / 4.0)
         eta, sig, sig_a, sig_s, w, _ = unpack(theta)
-        post, _ = e_step(theta)
+        post, _ = posteriors_at(theta)
         self.n_iter_ = it
         self.converged_ = converged
         self.annotator_weights_ = pd.Series(w, index=tree.labels[-1], name="weight")
@@ -792,6 +791,8 @@ class HierarchicalDawidSkene(Aggregator):
         post = clamp_gold(mean.copy(), gold)
         self._set_outputs(post)
         chosen = np.argmax(post, axis=1)
+        # second pass over the draws for the chosen class's spread (the per-draw posteriors
+        # are recomputed, not kept: S x items x K floats is gigabytes at 1e6 judgments)
         pick = np.empty((S, enc.n_items), dtype=np.float32)
         rows = np.arange(enc.n_items)
         for s in range(S):
