@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from insights.data import SchemaError
 from insights.reliability import DawidSkene
@@ -133,3 +134,15 @@ def test_unknown_label_is_a_schema_error(simulated, tmp_path):
         encode_parquet(tmp_path / "l.parquet", tmp_path / "enc", classes=["c0", "c1"])
     with pytest.raises(SchemaError, match="missing required column 'worker'"):
         encode_parquet(tmp_path / "l.parquet", tmp_path / "enc2", annotator_col="worker")
+
+
+def test_stopping_early_warns_like_dawid_skene(simulated, encoded, tmp_path):
+    labels, gold = simulated
+    with pytest.warns(ConvergenceWarning, match="StreamingDawidSkene did not converge in 2"):
+        stream = StreamingDawidSkene(max_iter=2).fit(
+            encoded, posteriors_path=tmp_path / "post.parquet")
+    with pytest.warns(ConvergenceWarning):
+        ref = DawidSkene(max_iter=2).fit(labels, gold=gold)
+    assert stream.n_iter_ == 2 and not stream.converged_
+    assert_same_fit(stream, ref)
+    assert not list(tmp_path.glob("*.tmp"))  # the posteriors were written atomically

@@ -18,12 +18,14 @@ iterates.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from insights.data import Encoded
-from insights.reliability._base import safe_log
+from insights.reliability._base import ConvergenceWarning, safe_log
 from insights.reliability._blocks import em_pass
 from insights.reliability.dawid_skene import DawidSkene
 
@@ -119,5 +121,20 @@ class Driver:
             self.converged = True
         return self.converged
 
-    def accuracies(self) -> np.ndarray:
-        return np.einsum("t,jtt->j", self.prior, self.conf)
+    def set_results(self, est) -> None:
+        """The fitted attributes of a chunked estimator (``est.classes_`` and
+        ``est.annotator_ids_`` already set): ``confusions_``, ``priors_``, ``accuracies_``,
+        ``n_iter_``, ``converged_``, ``log_likelihood_``; warns when EM did not converge."""
+        est.confusions_ = self.conf
+        est.priors_ = pd.Series(self.prior, index=pd.Index(est.classes_, name="class"),
+                                name="prior")
+        est.accuracies_ = pd.Series(np.einsum("t,jtt->j", self.prior, self.conf),
+                                    index=pd.Index(est.annotator_ids_, name="annotator_id"),
+                                    name="accuracy")
+        est.n_iter_ = len(self.history)
+        est.converged_ = self.converged
+        est.log_likelihood_ = self.history
+        if not self.converged:
+            warnings.warn(f"{type(est).__name__} did not converge in {est.n_iter_} iterations "
+                          f"(tol={self.model.tol}); increase max_iter or tol",
+                          ConvergenceWarning, stacklevel=3)

@@ -13,7 +13,6 @@ M-step. pyspark is imported only here (``pip install pyspark``; needs Java 17+).
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -21,7 +20,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from insights.data import SchemaError
-from insights.reliability._base import ConvergenceWarning, argmax_first
+from insights.reliability._base import argmax_first
 from insights.scale._kernel import ChunkStats, Driver, chunk_encoded, chunk_stats
 
 __all__ = ["SparkDawidSkene"]
@@ -224,15 +223,7 @@ class SparkDawidSkene(BaseEstimator):
 
         self.classes_ = np.asarray(classes, dtype=object)
         self.annotator_ids_ = np.asarray(annotators, dtype=object)
-        self.confusions_ = driver.conf
-        self.priors_ = pd.Series(driver.prior, index=pd.Index(self.classes_, name="class"),
-                                 name="prior")
-        self.accuracies_ = pd.Series(driver.accuracies(), name="accuracy",
-                                     index=pd.Index(self.annotator_ids_, name="annotator_id"))
         self.n_items_, self.n_judgments_ = stats.n_items, n_judgments
-        self.n_iter_ = it = len(driver.history)
-        self.converged_ = driver.converged
-        self.log_likelihood_ = driver.history
         self.timings_ = {"encode_s": encode_s, "iter_s": iter_s}
         item_field = enc.schema["item_id"].dataType.simpleString()
         schema = ", ".join([f"item_id {item_field}"]
@@ -240,10 +231,7 @@ class SparkDawidSkene(BaseEstimator):
                            + ["label string"])
         self.posteriors_ = enc.mapInPandas(
             _posteriors_fn(J, K, log_conf, log_prior, classes), schema)
-        if not driver.converged:
-            warnings.warn(f"SparkDawidSkene did not converge in {it} iterations "
-                          f"(tol={self.tol}); increase max_iter or tol", ConvergenceWarning,
-                          stacklevel=2)
+        driver.set_results(self)
         return self
 
     @staticmethod

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from sklearn.base import BaseEstimator
 
 from insights.data import SchemaError
-from insights.reliability._base import ConvergenceWarning, argmax_first
+from insights.reliability._base import argmax_first
 from insights.scale._kernel import ChunkStats, Driver, chunk_encoded, chunk_stats
 
 __all__ = ["EncodedParquet", "encode_parquet", "iter_item_chunks", "StreamingDawidSkene"]
@@ -399,7 +399,6 @@ class StreamingDawidSkene(BaseEstimator):
         self.classes_ = np.asarray(enc.classes, dtype=object)
         self.annotator_ids_ = enc.annotator_ids()
         self.n_items_, self.n_judgments_ = enc.n_items, enc.n_judgments
-        J, K = enc.n_annotators, len(enc.classes)
         gold_mm = np.load(enc.gold, mmap_mode="r") if enc.has_gold else None
 
         driver = Driver(self.max_iter, self.tol, self.alpha, self.shrinkage)
@@ -419,22 +418,9 @@ class StreamingDawidSkene(BaseEstimator):
         self._pass(enc, gold_mm, log_conf, log_prior, write_to=path)
         write_s = time.perf_counter() - t
 
-        self.confusions_ = driver.conf
-        self.priors_ = pd.Series(driver.prior, index=pd.Index(self.classes_, name="class"),
-                                 name="prior")
-        self.accuracies_ = pd.Series(driver.accuracies(), name="accuracy",
-                                     index=pd.Index(self.annotator_ids_, name="annotator_id"))
-        self.n_iter_ = it = len(driver.history)
-        self.converged_ = driver.converged
-        self.log_likelihood_ = driver.history
         self.posteriors_path_ = path
         self.timings_ = {"encode_s": encode_s, "iter_s": iter_s, "write_s": write_s}
-        assert stats.counts.shape == (J, K, K)
-        if not driver.converged:
-            import warnings
-            warnings.warn(f"StreamingDawidSkene did not converge in {it} iterations "
-                          f"(tol={self.tol}); increase max_iter or tol", ConvergenceWarning,
-                          stacklevel=2)
+        driver.set_results(self)
         return self
 
     def _pass(self, enc: EncodedParquet, gold_mm, log_conf, log_prior, write_to=None
@@ -465,10 +451,13 @@ class StreamingDawidSkene(BaseEstimator):
                     cols = [ids.take(n, first)] + [pa.array(post[:, k]) for k in range(K)]
                     cols.append(pa.array(self.classes_[argmax_first(post)].astype(str)))
                     writer.write_table(pa.Table.from_arrays(cols, schema=writer.schema))
-        finally:
-            if writer is not None:
+        except BaseException:
+            if writer is not None:  # nothing half-written is left behind
                 writer.close()
-        if write_to is not None:
+                tmp_path.unlink(missing_ok=True)
+            raise
+        if writer is not None:
+            writer.close()
             os.replace(tmp_path, write_to)
         return total
 
