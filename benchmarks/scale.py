@@ -161,19 +161,10 @@ def stage(args: argparse.Namespace) -> dict:
         return {"read_s": t1 - t0, "fit_s": time.perf_counter() - t1, "n_iter": m.n_iter_,
                 "converged": m.converged_, "peak_mb": _peak_mb()}
     if args.stage == "spark":
-        os.environ["PYSPARK_PYTHON"] = sys.executable
-        from pyspark.sql import SparkSession
+        from insights.scale.spark import SparkDawidSkene, local_session
 
-        from insights.scale.spark import SparkDawidSkene
-
-        spark = (SparkSession.builder.master("local[2]").appName("insights-bench")
-                 .config("spark.ui.enabled", "false")
-                 .config("spark.driver.host", "127.0.0.1")
-                 .config("spark.driver.bindAddress", "127.0.0.1")
-                 .config("spark.driver.memory", "4g")
-                 .config("spark.sql.shuffle.partitions", "8")
-                 .config("spark.pyspark.python", sys.executable).getOrCreate())
-        spark.sparkContext.setLogLevel("ERROR")
+        spark = local_session("insights-bench", conf={"spark.driver.memory": "4g",
+                                                      "spark.sql.shuffle.partitions": "8"})
         t_session = time.perf_counter() - t0
         df = spark.read.parquet(str(Path(args.data) / "*.parquet"))
         t1 = time.perf_counter()

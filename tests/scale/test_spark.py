@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,31 +32,21 @@ if _java() is None:
     pytest.skip("no Java runtime (pyspark 4 needs Java 17+): install a JDK or set JAVA_HOME",
                 allow_module_level=True)
 
-from pyspark.sql import SparkSession  # noqa: E402
 
 from insights.data import SchemaError  # noqa: E402
 from insights.reliability import ConvergenceWarning, DawidSkene  # noqa: E402
-from insights.scale.spark import SparkDawidSkene  # noqa: E402
+from insights.scale.spark import SparkDawidSkene, local_session  # noqa: E402
 from tests.scale.test_streaming import assert_same_fit  # noqa: E402
 from tests.shared import load_shared  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def spark():
-    # workers must run this interpreter (it has insights, numpy, pyarrow)
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    session = (SparkSession.builder.master("local[2]").appName("insights-tests")
-               .config("spark.ui.enabled", "false")
-               .config("spark.driver.host", "127.0.0.1")
-               .config("spark.driver.bindAddress", "127.0.0.1")
-               .config("spark.sql.shuffle.partitions", "3")
-               .config("spark.default.parallelism", "2")
-               .config("spark.pyspark.python", sys.executable)
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               # small Arrow batches: partitions arrive in several batches that cut items
-               .config("spark.sql.execution.arrow.maxRecordsPerBatch", "100")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_session("insights-tests", conf={
+        "spark.sql.shuffle.partitions": "3", "spark.default.parallelism": "2",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # small Arrow batches: partitions arrive in several batches that cut items
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "100"})
     yield session
     session.stop()
 

@@ -8,7 +8,7 @@ M-step code (:mod:`insights.scale._kernel`), on chunks of whole items:
   the judgments streamed from an item-sorted Parquet file each iteration;
 * :class:`~insights.scale.spark.SparkDawidSkene`: a pyspark DataFrame partitioned by item,
   the small annotator parameters broadcast each iteration (pyspark is optional and imported
-  only when used).
+  only when used); :func:`~insights.scale.spark.local_session` starts Spark on one machine.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from insights.scale.streaming import (
 )
 
 __all__ = ["EncodedParquet", "StreamingDawidSkene", "encode_parquet", "iter_item_chunks",
-           "SparkDawidSkene"]
+           "SparkDawidSkene", "local_session"]
 
 
 def __getattr__(name: str):
-    if name == "SparkDawidSkene":
-        from insights.scale.spark import SparkDawidSkene
-        return SparkDawidSkene
+    if name in ("SparkDawidSkene", "local_session"):
+        from insights.scale import spark
+        return getattr(spark, name)
     raise AttributeError(name)

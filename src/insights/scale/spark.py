@@ -12,8 +12,10 @@ M-step. pyspark is imported only here (``pip install pyspark``; needs Java 17+).
 
 from __future__ import annotations
 
+import os
+import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,10 +25,35 @@ from insights.data import SchemaError
 from insights.reliability._base import argmax_first
 from insights.scale._kernel import ChunkStats, Driver, chunk_encoded, chunk_stats
 
-__all__ = ["SparkDawidSkene"]
+__all__ = ["SparkDawidSkene", "local_session"]
 
 _STATS_SCHEMA = ("counts array<double>, post_sum array<double>, log_lik double, "
                  "n_items long, n_judgments long")
+
+
+def local_session(app_name: str = "insights", cores: int = 2,
+                  conf: Mapping[str, str] | None = None):
+    """A local-mode SparkSession for one machine (an analyst's laptop, CI, this package's
+    tests and benchmarks).
+
+    ``local[cores]``, the web UI off, the driver bound to the loopback interface (so no
+    network set-up or hostname resolution is needed), Python workers running this interpreter
+    (which has insights, NumPy and pyarrow), logging at ERROR; ``conf`` adds or overrides
+    Spark settings (e.g. ``{"spark.sql.shuffle.partitions": "8"}``). On a cluster, build the
+    session as the cluster requires instead.
+    """
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    settings = {"spark.ui.enabled": "false", "spark.driver.host": "127.0.0.1",
+                "spark.driver.bindAddress": "127.0.0.1",
+                "spark.pyspark.python": sys.executable, **dict(conf or {})}
+    builder = SparkSession.builder.master(f"local[{int(cores)}]").appName(app_name)
+    for key, value in settings.items():
+        builder = builder.config(key, str(value))
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def _partition_encoded(pdf: pd.DataFrame, J: int, K: int):
