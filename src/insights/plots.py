@@ -264,11 +264,11 @@ def team_trends(series: pd.DataFrame, findings: pd.DataFrame | None = None, *,
                          & findings["metric"].isin(list(TREND_METRICS))]
             for since, grp in f.groupby("since", sort=True):
                 when = pd.Timestamp(since).tz_localize(None)
-                ax.axvline(matplotlib.dates.date2num(when), color="0.25", linestyle="--",
-                           linewidth=1.2)
+                wx = matplotlib.dates.date2num(when)
+                ax.axvline(wx, color="0.25", linestyle="--", linewidth=1.2)
                 what = ", ".join(sorted(set(grp["metric"].map(
                     lambda m: TREND_METRICS[m][0].split(" (")[0]))))
-                ax.annotate(f"change: {what}", (matplotlib.dates.date2num(when), 1.0),
+                ax.annotate(f"change: {what}", (wx, 1.0),
                             xycoords=("data", "axes fraction"),
                             xytext=(3, -12), textcoords="offset points", fontsize=7)
                 marks.append(f"{what} changed from the week of {when:%d %b %Y}")
