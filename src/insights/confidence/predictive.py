@@ -28,11 +28,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from insights.data import SchemaError
+from insights.data import REQUIRED, SchemaError
 
 __all__ = ["predictive_log_likelihood", "heldout_log_likelihood"]
 
-_COLUMNS = ("item_id", "annotator_id", "label")
+_COLUMNS = REQUIRED["labels"]  # the data contract's labels columns
 
 
 def _check_columns(labels: pd.DataFrame, what: str) -> None:
