@@ -13,12 +13,20 @@ SHARED_DATASETS = Path(os.environ.get("INSIGHTS_DATASETS", REPO.parent / "shared
 
 
 def shared_dataset_names(with_gold: bool = True) -> list[str]:
-    """Names of the shared datasets present (with a gold.csv when ``with_gold``)."""
+    """Names of the shared crowd-label datasets present (with a gold.csv when ``with_gold``).
+
+    The datasets of ``summary.csv`` (when it is there): folders that repeat another dataset's
+    judgments with content for model training (``rodrigues_sentiment_text``) are not listed.
+    """
     if not SHARED_DATASETS.is_dir():
         return []
+    listed = None
+    if (SHARED_DATASETS / "summary.csv").exists():
+        listed = set(pd.read_csv(SHARED_DATASETS / "summary.csv")["name"].astype(str))
     return sorted(
         p.name for p in SHARED_DATASETS.iterdir()
         if (p / "labels.csv").exists() and (not with_gold or (p / "gold.csv").exists())
+        and (listed is None or p.name in listed)
     )
 
 

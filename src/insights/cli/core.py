@@ -1,44 +1,16 @@
-"""Command line: ``insights simulate | validate | aggregate | annotators | trends | report``.
-
-The interface is stable (DESIGN.md): scheduled jobs rely on it. Exit status 0 on success;
-otherwise non-zero with a one-line reason on stderr (1: the data or a run failed, 2: usage).
-"""
+"""Commands ``simulate``, ``validate``, ``aggregate``, ``annotators`` and ``trends``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import warnings
-from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insights import __version__
+from insights.cli._common import CommandError, load_data, out_path
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-class CommandError(Exception):
-    """A failure to report on stderr as one line (exit status 1)."""
-
-
-def _load(path: str, gold: str | None = None, annotators: str | None = None,
-          label_set: str | None = None):
-    from insights import data
-
-    return data.load(
-        path, gold=gold, annotators=annotators,
-        label_set=label_set.split(",") if label_set else None,
-        label_set_origin="--label-set",
-    )
-
-
-def _out_path(path: str) -> Path:
-    out = Path(path)
-    if out.suffix not in (".csv", ".parquet", ".pq"):
-        raise CommandError(f"--out {path}: expected a .csv or .parquet file name")
-    return out
 
 
 def aggregate_table(model) -> pd.DataFrame:
@@ -69,7 +41,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = _load(args.data, label_set=args.label_set)
+        ds = load_data(args.data, label_set=args.label_set)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     lab = ds.labels
@@ -86,8 +58,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_aggregate(args: argparse.Namespace) -> int:
     from insights import _io, reliability
 
-    out = _out_path(args.out)
-    ds = _load(args.labels, gold=args.gold, label_set=args.label_set)
+    out = out_path(args.out)
+    ds = load_data(args.labels, gold=args.gold, label_set=args.label_set)
     method = args.method or reliability.RECOMMENDED
     model = reliability.make_aggregator(method).fit(ds)  # a Dataset brings gold and teams
     table = aggregate_table(model)
@@ -99,8 +71,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 def cmd_annotators(args: argparse.Namespace) -> int:
     from insights import _io, quality, reliability
 
-    out = _out_path(args.out)
-    ds = _load(args.labels, gold=args.gold, annotators=args.annotators,
+    out = out_path(args.out)
+    ds = load_data(args.labels, gold=args.gold, annotators=args.annotators,
                label_set=args.label_set)
     method = args.method or reliability.RECOMMENDED
     model = reliability.make_aggregator(method).fit(ds)
@@ -113,8 +85,8 @@ def cmd_annotators(args: argparse.Namespace) -> int:
 def cmd_trends(args: argparse.Namespace) -> int:
     from insights import _io, trends
 
-    out = _out_path(args.out)
-    ds = _load(args.labels, gold=args.gold, annotators=args.annotators,
+    out = out_path(args.out)
+    ds = load_data(args.labels, gold=args.gold, annotators=args.annotators,
                label_set=args.label_set)
     if ds.gold is None:
         raise CommandError("trends need gold answers (--gold or gold.* in the directory): "
@@ -129,27 +101,8 @@ def cmd_trends(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from insights import reporting
-
-    run = reporting.run_reports(
-        markets=args.market or None, params_dir=args.params, out_dir=args.out,
-        since=args.since, until=args.until, jobs=args.jobs,
-    )
-    if run.failed:
-        raise CommandError(
-            f"{len(run.failed)} market report(s) failed: {', '.join(run.failed)} "
-            f"(their HTML shows the error; index: {run.index_path})")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="insights",
-        description="Quality, confidence and trends for content-labeling operations.",
-    )
-    p.add_argument("--version", action="version", version=f"insights {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def register(sub) -> None:
+    """Add ``simulate``, ``validate``, ``aggregate``, ``annotators`` and ``trends``."""
 
     s = sub.add_parser("simulate", help="write a simulated operation (labels, gold, ... + truth)")
     s.add_argument("--scenario", default="default", help="scenario name (default: default)")
@@ -192,31 +145,3 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output .csv or .parquet")
     s.set_defaults(func=cmd_trends)
 
-    s = sub.add_parser("report", help="render per-market HTML reports and the index")
-    s.add_argument("--market", action="append", help="market to render (repeatable; "
-                   "default: every market with a params file)")
-    s.add_argument("--params", default="params", help="params directory (default: params)")
-    s.add_argument("--out", default="reports", help="output directory (default: reports)")
-    s.add_argument("--since", help="period start, inclusive (default: from params)")
-    s.add_argument("--until", help="period end, exclusive (default: from params)")
-    s.add_argument("--jobs", type=int, help="parallel markets (default: number of cores)")
-    s.set_defaults(func=cmd_report)
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``insights`` command; returns the exit status."""
-    from insights.data import SchemaError
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (SchemaError, CommandError, FileNotFoundError, ValueError) as exc:
-        reason = " ".join(str(exc).split())
-        print(f"insights {args.command}: error: {reason}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
