@@ -12,8 +12,14 @@ labels that are 93.4 % right). :func:`estimate_accuracy` instead
 2. **calibrates** the confidence on those out-of-fold pairs with isotonic regression
    (Zadrozny & Elkan 2002), a monotone map from stated confidence to observed accuracy;
 3. averages the calibrated confidence of the final labels of the items **without** gold
-   (gold items take their label from gold): the estimate, with a bootstrap interval over the
-   gold items (the calibration's uncertainty, which dominates).
+   (gold items take their label from gold): the estimate. Its interval reflects the
+   calibration's uncertainty, which dominates: the wider of a percentile bootstrap over the
+   gold items and a Wilson (1927) score interval with the gold items as the sample size (the
+   bootstrap alone collapses when every gold item is right).
+
+The calibration can only be as good as the gold behind it: with ``n`` gold items the
+estimate's sampling error is about ``sqrt(p (1 - p) / n)`` (3 points for 80 gold items at 90 %
+accuracy), which the interval states.
 
 Without enough gold (fewer than ``min_gold`` gold items with judgments) no calibration is
 possible: the mean uncalibrated confidence is returned and said to be uncalibrated.
@@ -27,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from insights import data as _data
+from insights.stats import wilson_interval
 
 __all__ = ["AccuracyEstimate", "estimate_accuracy", "cross_fitted_gold"]
 
@@ -165,5 +172,7 @@ def estimate_accuracy(ds: _data.Dataset, method: str = "dawid-skene", *, posteri
         i = rng.integers(0, n_gold, n_gold)
         boots[b] = _isotonic(g_conf[i], g_ok[i]).predict(conf_free).mean()
     lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
-    return AccuracyEstimate(est, float(min(lo, est)), float(max(hi, est)), True, raw, n_items,
-                            n_gold, gold_acc, gold_conf, folds, level)
+    w_lo, w_hi = wilson_interval(est * n_gold, n_gold, level)
+    lo, hi = min(lo, float(w_lo), est), max(hi, float(w_hi), est)
+    return AccuracyEstimate(est, float(lo), float(hi), True, raw, n_items, n_gold, gold_acc,
+                            gold_conf, folds, level)
