@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from insights.report import render
-from tests.report.operation import make_params, write_operation
+from tests.report.operation import write_operation
+from tests.report.probe import make_params
 
 CHROMIUM = os.environ.get("INSIGHTS_CHROMIUM", "/usr/bin/chromium")
 pytestmark = [

@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from insights.report import runs
-from tests.report.operation import make_params, write_probe_log, write_probe_notebook
+from tests.report.probe import make_params, write_probe_log, write_probe_notebook
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 REPO = SRC.parent

@@ -1,0 +1,178 @@
+"""An honest estimate of the final labels' accuracy: calibrated, checked on gold it did not see.
+
+The mean posterior confidence of an aggregation model is not the accuracy of its labels: with
+correlated errors (hard items that fool most annotators) Dawid-Skene posteriors are
+overconfident (on ``snow_rte`` with 10 % of gold given, a mean confidence of 99.1 % for
+labels that are 93.4 % right). :func:`estimate_accuracy` instead
+
+1. **cross-fits** on the gold items: the gold items are split into folds; for each fold the
+   model is refitted with that fold's gold answers hidden, and the fold's items are scored
+   (confidence of the final label, and whether it equals the gold answer) -- so every gold
+   item is judged by a fit that did not see its answer, as the items without gold are;
+2. **calibrates** the confidence on those out-of-fold pairs with isotonic regression
+   (Zadrozny & Elkan 2002), a monotone map from stated confidence to observed accuracy;
+3. averages the calibrated confidence of the final labels of the items **without** gold
+   (gold items take their label from gold): the estimate. Its interval reflects the
+   calibration's uncertainty, which dominates: the wider of a percentile bootstrap over the
+   gold items and a Wilson (1927) score interval with the gold items as the sample size (the
+   bootstrap alone collapses when every gold item is right).
+
+The calibration can only be as good as the gold behind it: with ``n`` gold items the
+estimate's sampling error is about ``sqrt(p (1 - p) / n)`` (3 points for 80 gold items at 90 %
+accuracy), which the interval states.
+
+Without enough gold (fewer than ``min_gold`` gold items with judgments) no calibration is
+possible: the mean uncalibrated confidence is returned and said to be uncalibrated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from insights import data as _data
+from insights.stats import wilson_interval
+
+__all__ = ["AccuracyEstimate", "estimate_accuracy", "cross_fitted_gold"]
+
+
+@dataclass(frozen=True)
+class AccuracyEstimate:
+    """The estimated accuracy of the final labels of the items without gold.
+
+    ``estimate`` with its ``lower``/``upper`` bounds (``level``), ``calibrated`` (False: no
+    gold to calibrate on, the number is the model's own mean confidence), ``raw`` (mean
+    uncalibrated confidence of the same items), ``n_items`` (items without gold), ``n_gold``
+    (gold items scored out of fold), ``gold_accuracy`` and ``gold_confidence`` (out-of-fold
+    accuracy and mean raw confidence on them), ``folds``.
+    """
+
+    estimate: float
+    lower: float
+    upper: float
+    calibrated: bool
+    raw: float
+    n_items: int
+    n_gold: int
+    gold_accuracy: float
+    gold_confidence: float
+    folds: int
+    level: float = 0.95
+
+    def sentence(self) -> str:
+        """The estimate in words, said to be an estimate."""
+        if not self.n_items:
+            return "Every item's final label comes from gold."
+        if not self.calibrated:
+            return (f"The final labels of the {self.n_items:,} items without gold are an "
+                    f"estimated {self.estimate:.1%} accurate: the model's own mean confidence, "
+                    f"uncalibrated (too few gold items to check it).")
+        return (f"The final labels of the {self.n_items:,} items without gold are an estimated "
+                f"{self.estimate:.1%} accurate ({self.level:.0%} interval {self.lower:.1%} to "
+                f"{self.upper:.1%}): the model's confidence ({self.raw:.1%} on average) "
+                f"calibrated on {self.n_gold:,} gold items judged without their gold answer, "
+                f"where its labels were {self.gold_accuracy:.1%} right.")
+
+
+def _folds(n: int, folds: int, seed: int) -> np.ndarray:
+    order = np.random.default_rng(seed).permutation(n)
+    fold_of = np.empty(n, dtype=int)
+    fold_of[order] = np.arange(n) % folds
+    return fold_of
+
+
+def cross_fitted_gold(ds: _data.Dataset, method: str, *, folds: int = 5, seed: int = 0
+                      ) -> pd.DataFrame:
+    """Out-of-fold scores of the gold items: ``item_id``, ``confidence`` (the posterior of
+    the model's label from a fit that did not see the item's gold answer), ``correct``.
+
+    The gold items with judgments are split into ``folds`` folds (seeded); each fold's gold
+    answers are hidden from one refit of ``method``.
+    """
+    from insights.report.fitting import fit_model
+
+    if ds.gold is None or ds.gold.empty:
+        return pd.DataFrame(columns=["item_id", "confidence", "correct"])
+    gold = ds.gold.drop_duplicates("item_id")
+    gold = gold[gold["item_id"].isin(ds.labels["item_id"])].reset_index(drop=True)
+    n = len(gold)
+    k = int(min(folds, n))
+    if k < 2:
+        return pd.DataFrame(columns=["item_id", "confidence", "correct"])
+    fold_of = _folds(n, k, seed)
+    parts = []
+    for f in range(k):
+        hidden = gold["item_id"].to_numpy()[fold_of == f]
+        sub = _data.Dataset(labels=ds.labels, gold=gold[fold_of != f].reset_index(drop=True),
+                            annotators=ds.annotators, items=ds.items, label_set=ds.label_set,
+                            fingerprint=ds.fingerprint, sources=ds.sources)
+        post = fit_model(sub, method)
+        pos = pd.Index(post.enc.item_ids.astype(str)).get_indexer(hidden.astype(str))
+        truth = gold.set_index("item_id").loc[hidden, "label"].astype(str).to_numpy()
+        label = post.enc.classes[post.labels[pos]].astype(str)
+        parts.append(pd.DataFrame({"item_id": hidden, "confidence": post.confidence[pos],
+                                   "correct": label == truth}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _isotonic(conf: np.ndarray, correct: np.ndarray):
+    from sklearn.isotonic import IsotonicRegression
+
+    return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip",
+                              increasing=True).fit(conf, correct.astype(float))
+
+
+def estimate_accuracy(ds: _data.Dataset, method: str = "dawid-skene", *, posterior=None,
+                      folds: int = 5, min_gold: int = 10, n_boot: int = 200,
+                      level: float = 0.95, seed: int = 0) -> AccuracyEstimate:
+    """The accuracy of the final labels of ``ds``'s items without gold (module docstring).
+
+    Parameters
+    ----------
+    ds : insights.data.Dataset
+    method : str
+        The aggregation model (as ``ReportParams.method``).
+    posterior : insights.report.fitting.Posterior, optional
+        The model already fitted on ``ds`` (refitted when None).
+    folds : int
+        Cross-fitting folds over the gold items.
+    min_gold : int
+        Fewer gold items with judgments: no calibration (the raw mean confidence, said so).
+    n_boot : int
+        Bootstrap resamples of the gold items for the interval.
+    level : float
+        Interval level.
+    seed : int
+        Seeds the folds and the bootstrap (same data, parameters and seed: same numbers).
+    """
+    from insights.report.fitting import fit_model
+
+    post = posterior if posterior is not None else fit_model(ds, method)
+    free = ~post.enc.has_gold
+    conf_free = post.confidence[free]
+    n_items = int(free.sum())
+    raw = float(conf_free.mean()) if n_items else float("nan")
+    scored = cross_fitted_gold(ds, method, folds=folds, seed=seed)
+    n_gold = len(scored)
+    if n_gold:
+        g_conf = scored["confidence"].to_numpy(float)
+        g_ok = scored["correct"].to_numpy(bool)
+        gold_acc, gold_conf = float(g_ok.mean()), float(g_conf.mean())
+    else:
+        gold_acc = gold_conf = float("nan")
+    if n_gold < min_gold or not n_items:
+        return AccuracyEstimate(raw, float("nan"), float("nan"), False, raw, n_items, n_gold,
+                                gold_acc, gold_conf, folds, level)
+    est = float(_isotonic(g_conf, g_ok).predict(conf_free).mean())
+    rng = np.random.default_rng(seed)
+    boots = np.empty(n_boot)
+    for b in range(n_boot):
+        i = rng.integers(0, n_gold, n_gold)
+        boots[b] = _isotonic(g_conf[i], g_ok[i]).predict(conf_free).mean()
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    w_lo, w_hi = wilson_interval(est * n_gold, n_gold, level)
+    lo, hi = min(lo, float(w_lo), est), max(hi, float(w_hi), est)
+    return AccuracyEstimate(est, float(lo), float(hi), True, raw, n_items, n_gold, gold_acc,
+                            gold_conf, folds, level)
