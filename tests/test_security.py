@@ -59,3 +59,17 @@ def test_error_text_is_scrubbed():
     out = privacy.scrub(msg, m)
     assert not any(i in out for i in REAL_IDS)
     assert m[REAL_IDS[3]] in out and m[REAL_IDS[0]] in out
+
+
+def test_csv_outputs_cannot_run_formulas(tmp_path):
+    import csv
+
+    import pandas as pd
+
+    from insights import _io
+
+    df = pd.DataFrame({"annotator_id": ["=cmd|' /C calc'!A0", "@x", "bob"], "n": [-1, 2, 3]})
+    path = _io.write_table(df, tmp_path / "annotators.csv")
+    with open(path, newline="") as fh:
+        cells = [r[0] for r in list(csv.reader(fh))[1:]]
+    assert cells == ["'=cmd|' /C calc'!A0", "'@x", "bob"]
