@@ -18,13 +18,8 @@ import pytest
 
 from insights.report import render
 from insights.report.params import ReportParams
-from tests.report.operation import (
-    PROBE_HEADINGS,
-    make_params,
-    write_operation,
-    write_probe_log,
-    write_probe_notebook,
-)
+from tests.report.operation import write_operation
+from tests.report.probe import PROBE_HEADINGS, make_params, write_probe_log, write_probe_notebook
 
 REPO = Path(__file__).resolve().parents[2]
 EVIL_TEXT = '<script>alert("x")</script>"><img src=x onerror=alert(1)>'

@@ -1,8 +1,9 @@
 """Which markets a report run covers, and the raw annotator ids its error pages must hide.
 
 With no ``--market``, every market in the data is reported, with or without a
-``params/<MARKET>.yaml``: the union of the markets present in the data (a cheap DuckDB scan of
-the ``market`` column of labels, else items, else annotators) and of the params files. A log
+``params/<MARKET>.yaml``: the union of the markets present in the data
+(:func:`insights.data.markets`: the ``market`` column of labels, else items, else annotators)
+and of the params files. A log
 with no market column is one market, named after the params file when there is exactly one,
 else ``"all"``.
 """
@@ -15,30 +16,16 @@ from pathlib import Path
 
 from insights.report.params import ParamsError, ReportParams, check_market
 
-__all__ = ["ALL", "data_markets", "table_path", "resolve_data", "choose_markets",
-           "annotator_ids"]
+__all__ = ["ALL", "data_markets", "resolve_data", "choose_markets", "annotator_ids"]
 
 logger = logging.getLogger(__name__)
 
 #: Name of the single market of a log without a market column (and no single params file).
 ALL = "all"
-_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz")
 
 
-def table_path(source: str | Path, kind: str) -> Path | None:
-    """The ``kind`` table (``labels``, ``items``, ``annotators``) of a data source: the file
-    itself when ``source`` is a labels file, else ``<source>/<kind>.<csv|parquet|...>``."""
-    src = Path(source)
-    if src.is_file():
-        return src if kind == "labels" else None
-    for suffix in _SUFFIXES:
-        if (src / f"{kind}{suffix}").is_file():
-            return src / f"{kind}{suffix}"
-    return None
-
-
-def _distinct(path: Path, column: str, encoding: str = "utf-8") -> list[str] | None:
-    """Distinct non-empty values of ``column`` in a CSV/Parquet file (None: no such column)."""
+def _distinct(path: Path, column: str) -> list[str]:
+    """Distinct non-empty values of ``column`` in a CSV/Parquet file ([] without it)."""
     import duckdb
 
     con = duckdb.connect()
@@ -46,13 +33,12 @@ def _distinct(path: Path, column: str, encoding: str = "utf-8") -> list[str] | N
         if path.suffix in (".parquet", ".pq"):
             rel = con.read_parquet(str(path))
         else:
-            rel = con.read_csv(str(path), all_varchar=True, header=True,
-                               encoding="utf-8" if encoding.lower().replace("_", "-") in (
-                                   "utf-8", "utf8") else encoding)
+            rel = con.read_csv(str(path), all_varchar=True, header=True)
         if column not in rel.columns:
-            return None
-        q = f'SELECT DISTINCT CAST("{column.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS m ' \
-            f"FROM rel WHERE m IS NOT NULL AND trim(m) <> '' ORDER BY m"
+            return []
+        name = column.replace('"', '""')
+        q = (f'SELECT DISTINCT CAST("{name}" AS VARCHAR) AS v FROM rel '
+             "WHERE v IS NOT NULL AND trim(v) <> ''")
         return [str(r[0]).strip() for r in con.sql(q).fetchall()]
     finally:
         con.close()
@@ -60,28 +46,19 @@ def _distinct(path: Path, column: str, encoding: str = "utf-8") -> list[str] | N
 
 def data_markets(source: str | Path, columns: Mapping[str, str] | None = None,
                  encoding: str = "utf-8") -> list[str] | None:
-    """Markets present in a data source (None: the data has no market column).
+    """Markets present in a data source (None: the data has no market column), read cheaply
+    by :func:`insights.data.markets` (only the market column)."""
+    from insights import data
 
-    ``columns`` maps contract names to the file's names (``{"market": "region"}``).
-    """
-    col = dict(columns or {}).get("market", "market")
-    for kind in ("labels", "items", "annotators"):
-        path = table_path(source, kind)
-        if path is None:
-            continue
-        found = _distinct(path, col, encoding)
-        if found is not None:
-            return sorted(set(found))
-    return None
+    found = data.markets(source, columns=dict(columns or {}) or None, encoding=encoding)
+    return None if found == [None] else [str(m) for m in found]
 
 
 def resolve_data(params: ReportParams, root: Path) -> Path:
-    """The folder or file holding the data of ``params`` (the simulated operation is generated
-    once, by the report builder's own resolver, so runner and notebook agree)."""
-    try:
-        from insights.report.build import resolve_data as _resolve  # type: ignore[attr-defined]
-    except ImportError:  # before the report package took it over
-        from insights.summary import resolve_data as _resolve  # type: ignore[no-redef]
+    """The folder or file holding the data of ``params``: the report builder's own resolver
+    (the simulated operation is generated once), so runner and notebook agree."""
+    from insights.report.build import resolve_data as _resolve
+
     src = params.data_source
     if src not in ("", "simulated"):
         p = Path(src)
@@ -108,14 +85,15 @@ def choose_markets(requested: list[str] | None, param_markets: list[str],
 
 
 def annotator_ids(params: ReportParams, root: Path) -> list[str]:
-    """Raw annotator ids of the market's data (for scrubbing an error message); [] when the
-    data cannot be read."""
+    """Raw annotator ids of the market's labels (to scrub an error message); [] when the data
+    cannot be read (then the message is not shown, see :func:`insights.report.render.one_line`)."""
+    from insights.data.read import resolve_paths
+
     try:
-        path = table_path(resolve_data(params, root), "labels")
+        path = resolve_paths(resolve_data(params, root)).get("labels")
         if path is None:
             return []
-        col = params.columns.get("annotator_id", "annotator_id")
-        return _distinct(path, col, params.encoding) or []
-    except Exception:  # noqa: BLE001 - the data may be what failed; the page stays generic
+        return _distinct(Path(path), params.columns.get("annotator_id", "annotator_id"))
+    except Exception:  # noqa: BLE001 - the data may be what failed
         logger.debug("could not list annotator ids to scrub", exc_info=True)
         return []

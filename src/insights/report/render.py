@@ -138,12 +138,10 @@ def usable_cores() -> int:
 # --------------------------------------------------------------------------------------------
 # HTML export
 # --------------------------------------------------------------------------------------------
-_FALLBACK_CSS = """
+#: The runner's part of the page: layout, contents, error banner, run footer (the tables',
+#: findings' and glossary's styles are :data:`insights.report.html.CSS`).
+PAGE_CSS = """
 body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 0 1.5em; }
-table { border-collapse: collapse; margin: .5em 0 1.2em; font-size: .9em; }
-th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: left; vertical-align: top; }
-"""
-_RUN_CSS = """
 nav.insights-toc { border: 1px solid #ddd; border-radius: 6px; padding: .6em 1.2em;
   margin: 1em 0; background: #fafafa; }
 nav.insights-toc h2 { font-size: 1.05em; margin: .2em 0; }
@@ -158,13 +156,10 @@ footer.insights-run dd { margin: 0; overflow-wrap: anywhere; }
 
 
 def page_css() -> str:
-    """The report page's CSS: the tables' and sections' CSS of :mod:`insights.report.html`
-    (when present) and the runner's own (contents, error banner, run footer)."""
-    try:
-        from insights.report.html import CSS  # type: ignore[attr-defined]
-    except ImportError:
-        CSS = _FALLBACK_CSS  # noqa: N806
-    return CSS + _RUN_CSS
+    """The report page's CSS: :data:`insights.report.html.CSS` and :data:`PAGE_CSS`."""
+    from insights.report.html import CSS
+
+    return CSS + PAGE_CSS
 
 
 _TOC_MARK = "<!--insights-toc-->"
@@ -323,11 +318,13 @@ def one_line(error: str, params: ReportParams, root: Path) -> str:
         from insights import privacy
 
         ids = _markets.annotator_ids(params, root)
-        key = privacy.load_key(params.pseudonym_key_file or None)
-        return privacy.scrub(text, privacy.pseudonym_map(ids, key))
+        if ids:
+            key = privacy.load_key(params.pseudonym_key_file or None)
+            return privacy.scrub(text, privacy.pseudonym_map(ids, key))
     except Exception:  # noqa: BLE001 - never show raw ids because scrubbing failed
         logger.debug("could not scrub the error message", exc_info=True)
-        return text.split(":", 1)[0] + " (details in the run log)"
+    # the ids are unknown (unreadable data): show the error's kind, the rest is in the log
+    return text.split(":", 1)[0] + " (details in the run log)"
 
 
 def render_market(params: ReportParams, out_dir: str | Path, *, notebook: str | Path,
