@@ -13,11 +13,12 @@ SMALL = {"since": "", "until": "", "weeks": 8, "n_examples": 2, "n_review": 5, "
 
 
 def make_params(root: Path, data_source: Path | str, markets: list[str], **extra) -> Path:
-    """A params folder: ``defaults.yaml`` pointing at ``data_source`` (+ ``extra``), one
-    ``<M>.yaml`` per market."""
+    """A params folder: ``defaults.yaml`` pointing at ``data_source`` (+ ``extra``; the
+    pseudonym key in ``root``, never the user's), one ``<M>.yaml`` per market."""
     params = root / "params"
     params.mkdir(parents=True, exist_ok=True)
-    defaults = {**SMALL, "data_source": str(data_source), **extra}
+    defaults = {**SMALL, "data_source": str(data_source),
+                "pseudonym_key_file": str(root / "pseudonym.key"), **extra}
     (params / "defaults.yaml").write_text(yaml.safe_dump(defaults))
     for m in markets:
         (params / f"{m}.yaml").write_text(yaml.safe_dump({"market": m}))

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from insights import privacy
 from insights.report import render
 from insights.report.params import ReportParams
 from tests.report.operation import write_operation
@@ -91,7 +92,9 @@ def test_failed_page_shows_one_line_without_traceback_or_raw_ids(probe_run):
                        flags=re.S)[1]
     assert "ValueError" in banner and "\n" not in html.unescape(banner)
     assert "Traceback" not in page and "\x1b[" not in page and "raise ValueError" not in page
-    assert "BB-ann-1" not in page  # pseudonymized (or left to the log)
+    assert "BB-ann-1" not in page
+    key = privacy.load_key(root / "pseudonym.key")
+    assert privacy.pseudonym("BB-ann-1", key) in banner  # the id, pseudonymized
     log = (root / "reports" / "BB" / "run.log").read_text()
     assert "Traceback" in log and "BB-ann-1" in log
     assert not (root / "reports" / "BB" / "tables" / "summary.json").exists()
