@@ -142,6 +142,8 @@ def usable_cores() -> int:
 #: findings' and glossary's styles are :data:`insights.report.html.CSS`).
 PAGE_CSS = """
 body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 0 1.5em; }
+nav.insights-toc, footer.insights-run, .insights-banner {
+  font-family: var(--jp-content-font-family, system-ui, sans-serif); }
 nav.insights-toc { border: 1px solid #ddd; border-radius: 6px; padding: .6em 1.2em;
   margin: 1em 0; background: #fafafa; }
 nav.insights-toc h2 { font-size: 1.05em; margin: .2em 0; }
