@@ -365,13 +365,17 @@ class MarketReport:
         return out
 
     def header_html(self) -> str:
-        """One escaped line under the title: market, period, scale, model."""
+        """The report's style and one escaped line under the title: market, period, scale,
+        model."""
         import html
+
+        from insights.report.html import style_html
 
         n = self.sections["scale"].data.get("numbers", {}) if "scale" in self.sections else {}
         text = (f"Market {self.market} · {self.period} · {n.get('items', 0):,} items · "
                 f"{n.get('judgments', 0):,} judgments · model: {self.params.method}")
-        return f'<p class="insights-header"><strong>{html.escape(text)}</strong></p>'
+        return (f'{style_html()}<p class="insights-header"><strong>{html.escape(text)}'
+                f"</strong></p>")
 
     def findings_html(self) -> str:
         from insights.report.html import findings_html

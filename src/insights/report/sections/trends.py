@@ -93,7 +93,7 @@ def build(ctx) -> SectionResult:
         return SectionResult(KEY, TITLE, note=NO_TIMES)
     trend = ctx.trend
     view = tests_view(trend)
-    sentences = [fdr_statement(trend), *trend.findings["sentence"].astype(str)]
+    sentences = [fdr_statement(trend)]
     figures = []
     if trend.series is not None and len(trend.series):
         figures.append(plots.team_trends(trend.series, trend.findings))
@@ -102,5 +102,6 @@ def build(ctx) -> SectionResult:
         tables[f"Everything tested ({trend.n_tests} tests), most significant first"] = view
     return SectionResult(KEY, TITLE, sentences=sentences, tables=tables, figures=figures,
                          findings=findings(trend),
+                         items=list(trend.findings["sentence"].astype(str)),
                          data={"trend": trend, "tables": {"trend_tests": trend.tests,
                                                           "trend_series": trend.series}})
