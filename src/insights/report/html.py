@@ -297,6 +297,12 @@ def figure_html(figure: Any, alt: str = "") -> str:
     fig = getattr(figure, "fig", None)
     alt = alt or str(getattr(figure, "alt", "") or "")
     caption = str(getattr(figure, "caption", "") or "")
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    if fig is not None and hasattr(figure, "png"):  # insights.plots.Figure: its own PNG
+        data = base64.b64encode(figure.png()).decode("ascii")
+        plt.close(fig)
+        return (f'<figure class="insights-figure"><img src="data:image/png;base64,{data}" '
+                f'alt="{html.escape(alt or "figure", quote=True)}"/>{cap}</figure>')
     if fig is None:
         fig = getattr(figure, "figure", None) if hasattr(figure, "get_xlim") else figure
     if fig is None or not hasattr(fig, "savefig"):
@@ -309,7 +315,6 @@ def figure_html(figure: Any, alt: str = "") -> str:
     fig.savefig(buf, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (f'<figure class="insights-figure"><img src="data:image/png;base64,{data}" '
             f'alt="{html.escape(alt, quote=True)}"/>{cap}</figure>')
 

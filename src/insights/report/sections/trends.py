@@ -97,6 +97,9 @@ def build(ctx) -> SectionResult:
     figures = []
     if trend.series is not None and len(trend.series):
         figures.append(plots.team_trends(trend.series, trend.findings))
+        shares = trend.findings["metric"].astype(str).str.startswith("share_")
+        if shares.any():  # label-share changes get their own plot
+            figures.append(plots.label_mix(trend.series, trend.findings))
     tables = {}
     if len(view):
         tables[f"Everything tested ({trend.n_tests} tests), most significant first"] = view
