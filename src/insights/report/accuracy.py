@@ -23,7 +23,7 @@ accuracy), which the interval states.
 
 Without enough gold (fewer than ``min_gold`` = 30 gold items with judgments) there is no
 estimate: the model's own mean confidence is kept in ``raw`` for the record, but it is not
-shown as the labels' accuracy (on the shared real datasets it is 1 to 37 points too high).
+shown as the labels' accuracy (on the shared real datasets it is up to 37 points too high).
 With 10 gold items, cross-fitted accuracy swings by 30 points between random draws
 (``hitspam_crowdflower``), so a number from so little gold would not be honest either.
 """

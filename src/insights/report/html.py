@@ -86,9 +86,12 @@ CSS = """
   padding: 0.3em 0; }
 .insights-table th, .insights-table td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em;
   vertical-align: top; }
-.insights-table th { background: #f3f4f6; text-align: left; font-weight: 600; }
+.insights-table th { background: #f3f4f6; font-weight: 600; white-space: normal;
+  min-width: 3em; max-width: 11em; }
 .insights-table td.num, .insights-table th.num { text-align: right;
-  font-variant-numeric: tabular-nums; white-space: nowrap; }
+  font-variant-numeric: tabular-nums; }
+.insights-table td.num { white-space: nowrap; }
+.insights-table td.text, .insights-table th.text { text-align: left; }
 .insights-table td.text { overflow-wrap: anywhere; max-width: 28em; }
 .insights-scroll { overflow-x: auto; max-width: 100%; }
 .insights-findings li { margin: 0.35em 0; }
