@@ -70,7 +70,7 @@ show(report.sections["scale"])
 # Teams ranked by accuracy on gold (hidden test items), with 95% Wilson intervals; teams with
 # too few gold judgments are ranked by the model's estimate. The model-estimated accuracy
 # comes from the hierarchical model (annotators pooled within team and market) with its 95%
-# credible interval. Rank range is the range of ranks the intervals allow. Model and LLM
+# credible interval. Rank (range): the rank and, when the intervals overlap, the ranks they allow. Model and LLM
 # annotators are scored in their own section.
 
 # %%

@@ -20,6 +20,7 @@ import os
 import pkgutil
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -128,12 +129,10 @@ def _has_market_column(ds: _data.Dataset) -> bool:
 
 
 def _pseudonymize(ds: _data.Dataset, params: ReportParams) -> _data.Dataset:
-    try:
-        from insights.privacy import load_key, pseudonymize
-    except ImportError:  # pragma: no cover - until insights.privacy lands
-        from insights.report._legacy_pseudonyms import pseudonymize_salted
+    """Keyed pseudonyms (:func:`insights.privacy.pseudonymize`, HMAC-SHA256 with the secret
+    key of ``params.pseudonym_key_file`` or the environment; the key is never shown)."""
+    from insights.privacy import load_key, pseudonymize
 
-        return pseudonymize_salted(ds)
     return pseudonymize(ds, load_key(params.pseudonym_key_file or None))
 
 
@@ -147,15 +146,19 @@ def load_dataset(params: ReportParams, market: str) -> _data.Dataset:
                        data_dir=params.data_dir)
     kwargs = dict(label_set=list(params.label_set) or None,
                   label_set_origin="params (label_set)", **_load_options(params))
-    try:
-        ds = _data.load(src, market=market, **kwargs)
-    except _data.SchemaError as exc:
-        if getattr(exc, "column", None) != "market":
-            raise
-        ds = _data.load(src, **kwargs)
-        if _has_market_column(ds):
-            raise
-        log.info("no market column: every row of %s is market %s", src, market)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ds = _data.load(src, market=market, **kwargs)
+        except _data.SchemaError as exc:
+            if "cannot select" not in str(exc) and getattr(exc, "column", None) != "market":
+                raise
+            ds = _data.load(src, **kwargs)
+            if _has_market_column(ds):
+                raise
+            log.info("no market column: every row of the data is market %s", market)
+    for w in caught:  # e.g. repeated judgments kept: the log, not the stakeholders' page
+        log.warning("market %s: %s", market, w.message)
     return ds
 
 
@@ -365,13 +368,17 @@ class MarketReport:
         return out
 
     def header_html(self) -> str:
-        """One escaped line under the title: market, period, scale, model."""
+        """The report's style and one escaped line under the title: market, period, scale,
+        model."""
         import html
+
+        from insights.report.html import style_html
 
         n = self.sections["scale"].data.get("numbers", {}) if "scale" in self.sections else {}
         text = (f"Market {self.market} · {self.period} · {n.get('items', 0):,} items · "
                 f"{n.get('judgments', 0):,} judgments · model: {self.params.method}")
-        return f'<p class="insights-header"><strong>{html.escape(text)}</strong></p>'
+        return (f'{style_html()}<p class="insights-header"><strong>{html.escape(text)}'
+                f"</strong></p>")
 
     def findings_html(self) -> str:
         from insights.report.html import findings_html

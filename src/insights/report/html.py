@@ -12,9 +12,9 @@ number        any real number                         ``0.123`` / ``12.3``
 score         a 0-1 score (not a percentage)          ``0.87``
 currency      an amount (the currency in the header)  ``0.050``
 pvalue        a p or q value                          ``< 0.001`` / ``0.012``
-interval      ``(point, low, high)`` shares           ``93.4% (91.0 to 95.1%)``
-count_interval ``(point, low, high)`` counts          ``1,204 (1,100 to 1,300)``
-number_interval ``(point, low, high)`` numbers        ``12.5 (10.1 to 14.9)``
+interval      ``(point, low, high)`` shares           ``93.4% (91.0–95.1)``
+count_interval ``(point, low, high)`` counts          ``1,204 (1,100–1,300)``
+number_interval ``(point, low, high)`` numbers        ``12.5 (10.1–14.9)``
 date          a timestamp                             ``2026-03-02``
 text          anything else                           the text
 ============  =====================================  ===============================
@@ -42,7 +42,7 @@ import pandas as pd
 
 __all__ = ["CSS", "GLOSSARY", "KINDS", "table", "format_value", "html_table", "findings_html",
            "paragraph", "sentences_html", "details", "figure_html", "glossary_html",
-           "section_html", "show", "plain_text", "anchor"]
+           "section_html", "show", "style_html", "plain_text", "anchor"]
 
 KINDS = ("percent", "count", "number", "score", "currency", "pvalue", "interval",
          "count_interval", "number_interval", "date", "text")
@@ -86,9 +86,12 @@ CSS = """
   padding: 0.3em 0; }
 .insights-table th, .insights-table td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em;
   vertical-align: top; }
-.insights-table th { background: #f3f4f6; text-align: left; font-weight: 600; }
+.insights-table th { background: #f3f4f6; font-weight: 600; white-space: normal;
+  min-width: 3em; max-width: 11em; }
 .insights-table td.num, .insights-table th.num { text-align: right;
-  font-variant-numeric: tabular-nums; white-space: nowrap; }
+  font-variant-numeric: tabular-nums; }
+.insights-table td.num { white-space: nowrap; }
+.insights-table td.text, .insights-table th.text { text-align: left; }
 .insights-table td.text { overflow-wrap: anywhere; max-width: 28em; }
 .insights-scroll { overflow-x: auto; max-width: 100%; }
 .insights-findings li { margin: 0.35em 0; }
@@ -141,11 +144,11 @@ def format_value(v: Any, kind: str) -> str:
         point, lo, hi = (float(x) for x in v)
         if kind == "interval":
             body = _pct(point)
-            rng = f"{100 * lo:.1f} to {100 * hi:.1f}%"
+            rng = f"{100 * lo:.1f}–{100 * hi:.1f}"
         elif kind == "count_interval":
-            body, rng = f"{point:,.0f}", f"{lo:,.0f} to {hi:,.0f}"
+            body, rng = f"{point:,.0f}", f"{lo:,.0f}–{hi:,.0f}"
         else:
-            body, rng = f"{point:,.1f}", f"{lo:,.1f} to {hi:,.1f}"
+            body, rng = f"{point:,.1f}", f"{lo:,.1f}–{hi:,.1f}"
         return body if (math.isnan(lo) or math.isnan(hi)) else f"{body} ({rng})"
     if _missing(v):
         return "–"
@@ -192,7 +195,8 @@ def _link_terms(escaped: str, *, once: set[str] | None = None) -> str:
         if once is not None and key in once:
             continue
         for phrase in phrases:
-            pattern = re.compile(rf"(?<![\w-])({re.escape(html.escape(phrase))})(?![\w-])")
+            pattern = re.compile(rf"(?<![\w-])({re.escape(html.escape(phrase))})(?![\w-])",
+                                 flags=re.IGNORECASE)
             new, n = pattern.subn(
                 rf'<a class="insights-term" href="#glossary-{key}">\1</a>', escaped, count=1)
             if n:
@@ -296,6 +300,12 @@ def figure_html(figure: Any, alt: str = "") -> str:
     fig = getattr(figure, "fig", None)
     alt = alt or str(getattr(figure, "alt", "") or "")
     caption = str(getattr(figure, "caption", "") or "")
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    if fig is not None and hasattr(figure, "png"):  # insights.plots.Figure: its own PNG
+        data = base64.b64encode(figure.png()).decode("ascii")
+        plt.close(fig)
+        return (f'<figure class="insights-figure"><img src="data:image/png;base64,{data}" '
+                f'alt="{html.escape(alt or "figure", quote=True)}"/>{cap}</figure>')
     if fig is None:
         fig = getattr(figure, "figure", None) if hasattr(figure, "get_xlim") else figure
     if fig is None or not hasattr(fig, "savefig"):
@@ -308,7 +318,6 @@ def figure_html(figure: Any, alt: str = "") -> str:
     fig.savefig(buf, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (f'<figure class="insights-figure"><img src="data:image/png;base64,{data}" '
             f'alt="{html.escape(alt, quote=True)}"/>{cap}</figure>')
 
@@ -321,13 +330,20 @@ def glossary_html() -> str:
     return f'<dl class="insights-glossary">{items}</dl>'
 
 
+def style_html() -> str:
+    """:data:`CSS` as a ``<style>`` element (the notebook's first output carries it, so the
+    tables look the same in JupyterLab and on the rendered page)."""
+    return f"<style>{CSS}</style>"
+
+
 def section_html(result: Any) -> str:
-    """One section as HTML: its note (when the data lacks what it needs), its sentences, its
-    figures, then its tables (empty tables are left out)."""
+    """One section as HTML: its note (when the data lacks what it needs), its sentences and
+    bulleted items, its figures, then its tables (empty tables are left out)."""
     parts = []
     if getattr(result, "note", ""):
         parts.append(f'<p class="insights-note">{_sentence_html(result.note)}</p>')
     parts += [paragraph(s) for s in getattr(result, "sentences", [])]
+    parts.append(sentences_html(getattr(result, "items", [])))
     parts += [figure_html(f) for f in getattr(result, "figures", [])]
     for caption, df in getattr(result, "tables", {}).items():
         if df is None or not len(df):

@@ -18,3 +18,9 @@ def test_trends_section_states_fdr_control(report):
     trend_sentences = set(tr.findings.loc[tr.findings["kind"] == "trend", "sentence"])
     shown = set(f.loc[f["section"] == "trends", "finding"])
     assert len(shown & trend_sentences) == min(len(trend_sentences), 6)
+
+
+def test_model_annotators_are_never_called_a_team(report):
+    result = report.sections["trends"]
+    texts = [*result.items, *(f.text for f in result.findings)]
+    assert texts and not any(t.startswith("Team model") for t in texts)

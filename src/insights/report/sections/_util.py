@@ -31,3 +31,24 @@ def human_mask(ctx, annotator_ids) -> np.ndarray:
 def unit_words(ctx) -> tuple[str, str]:
     """What the scorecards rank: ``("team", "Team")`` or, without teams, annotators."""
     return ("team", "Team") if ctx.has_teams else ("annotator", "Annotator")
+
+
+def model_teams(ctx) -> set[str]:
+    """Teams made only of model/LLM annotators (they are not vendor teams)."""
+    t = ctx.annotator_table
+    if "team" not in t:
+        return set()
+    teams = t["team"].dropna().astype(str)
+    human = set(teams[t.loc[teams.index, "kind"] != "model"])
+    return set(teams) - human
+
+
+def model_team_words(sentence: str, teams: set[str]) -> str:
+    """A trends sentence about a team of model annotators, worded as such (never "Team llm")."""
+    for t in teams:
+        for head in (f"Team {t}'s ", f"Team {t} "):
+            if sentence.startswith(head):
+                rest = sentence[len(head):]
+                return (f"Model annotators {t}'s " if head.endswith("'s ")
+                        else f"Model annotators {t} ") + rest
+    return sentence

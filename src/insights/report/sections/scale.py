@@ -66,8 +66,8 @@ def build(ctx) -> SectionResult:
             continue
         if key == "label_accuracy_estimated":
             v = (n[key], n["label_accuracy_lower"], n["label_accuracy_upper"])
-            text = format_value(v, kind) + ("" if n["label_accuracy_calibrated"]
-                                            else " (uncalibrated)")
+            text = (format_value(v, kind) if n["label_accuracy_calibrated"]
+                    else "not estimated (too little gold)")
         else:
             text = format_value(n[key], kind)
         if kind == "currency":
@@ -85,8 +85,8 @@ def build(ctx) -> SectionResult:
                    f"({acc.level:.0%} interval {acc.lower:.1%} to {acc.upper:.1%}, calibrated "
                    f"against gold)")
     elif acc.n_items:
-        quality = (f"the final labels are an estimated {acc.estimate:.1%} accurate (the "
-                   f"model's own confidence, uncalibrated: too few gold items)")
+        quality = (f"the accuracy of the final labels cannot be estimated honestly with "
+                   f"{acc.n_gold} gold items (at least {acc.min_gold} needed)")
     else:
         quality = "every final label comes from gold"
     finding = Finding("info", f"{n['items']:,} items received {n['judgments']:,} judgments; "

@@ -129,12 +129,11 @@ def scorecard(ctx) -> pd.DataFrame:
 def view(card: pd.DataFrame, ctx) -> pd.DataFrame:
     """The scorecard as shown: human headers, intervals in one cell, kinds declared."""
     unit, Unit = unit_words(ctx)
-    band = ["–" if pd.isna(b) else f"{b:.0f} to {w:.0f}"
-            for b, w in zip(card["rank_best"], card["rank_worst"], strict=True)]
+    rank = [f"{r}" if pd.isna(b) or b == w else f"{r} ({b:.0f}–{w:.0f})"
+            for r, b, w in zip(card["rank"], card["rank_best"], card["rank_worst"], strict=True)]
     cols = {
-        "Rank": card["rank"].astype(int),
+        "Rank (range)": rank,
         Unit: card[unit].astype(str),
-        "Rank range": band,
         "Annotators" if unit == "team" else None: card["annotators"].astype(int),
         "Judgments": card["judgments"].astype(int),
         "Gold judgments": card["gold_judgments"].astype(int),
@@ -147,7 +146,7 @@ def view(card: pd.DataFrame, ctx) -> pd.DataFrame:
         "Bias-corrected quality (0-1)": card["quality_bias_corrected"].astype(float),
         "Kappa vs consensus": card["kappa_consensus"].astype(float),
     }
-    kinds = {"Rank": "count", Unit: "text", "Rank range": "text", "Annotators": "count",
+    kinds = {"Rank (range)": "text", Unit: "text", "Annotators": "count",
              "Judgments": "count", "Gold judgments": "count",
              "Accuracy vs gold (95% interval)": "interval",
              "Model-estimated accuracy (95% credible interval)": "interval",

@@ -7,7 +7,7 @@ import pandas as pd
 
 from insights.report.html import table
 from insights.report.sections import Finding, SectionResult
-from insights.report.sections._util import effect_text
+from insights.report.sections._util import effect_text, model_team_words, model_teams
 
 KEY = "trends"
 TITLE = "Trends"
@@ -67,8 +67,9 @@ def tests_view(trend) -> pd.DataFrame:
                  max_rows=40, collapsed=True)
 
 
-def findings(trend, max_trends: int = 6) -> list[Finding]:
-    """Significant trends: falls of label quality first (alerts), then the others (watch)."""
+def findings(trend, max_trends: int = 6, machines: set[str] = frozenset()) -> list[Finding]:
+    """Significant trends: falls of label quality first (alerts), then the others (watch);
+    ``machines``: teams of model annotators (worded as such)."""
     out: list[Finding] = []
     if not len(trend.findings):
         return out
@@ -77,7 +78,8 @@ def findings(trend, max_trends: int = 6) -> list[Finding]:
     tf = pd.concat([tf[falls], tf[~falls]])
     for _, r in tf.head(max_trends).iterrows():
         bad = r["metric"] in QUALITY_METRICS and r["direction"] == "decreasing"
-        out.append(Finding("alert" if bad else "watch", r["sentence"], KEY,
+        out.append(Finding("alert" if bad else "watch",
+                           model_team_words(str(r["sentence"]), set(machines)), KEY,
                            value=float(r["effect"]), q=float(r["q"])))
     if len(tf) > max_trends:
         out.append(Finding("watch", f"{len(tf) - max_trends} further significant changes are "
@@ -92,15 +94,25 @@ def build(ctx) -> SectionResult:
     if not ctx.has_times:
         return SectionResult(KEY, TITLE, note=NO_TIMES)
     trend = ctx.trend
+    machines = model_teams(ctx)
     view = tests_view(trend)
-    sentences = [fdr_statement(trend), *trend.findings["sentence"].astype(str)]
+    sentences = [fdr_statement(trend)]
     figures = []
     if trend.series is not None and len(trend.series):
-        figures.append(plots.team_trends(trend.series, trend.findings))
+        series = trend.series
+        if machines and "team" in series:  # vendor teams only (models have their section)
+            series = series[~series["team"].astype(str).isin(machines)]
+        if len(series):
+            figures.append(plots.team_trends(series, trend.findings))
+        shares = trend.findings["metric"].astype(str).str.startswith("share_")
+        if shares.any():  # label-share changes get their own plot
+            figures.append(plots.label_mix(trend.series, trend.findings))
     tables = {}
     if len(view):
         tables[f"Everything tested ({trend.n_tests} tests), most significant first"] = view
     return SectionResult(KEY, TITLE, sentences=sentences, tables=tables, figures=figures,
-                         findings=findings(trend),
+                         findings=findings(trend, machines=machines),
+                         items=[model_team_words(s, machines)
+                                for s in trend.findings["sentence"].astype(str)],
                          data={"trend": trend, "tables": {"trend_tests": trend.tests,
                                                           "trend_series": trend.series}})
