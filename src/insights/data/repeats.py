@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from insights.data.contract import (
     REPEATS,
@@ -39,6 +40,25 @@ from insights.data.contract import (
 )
 
 __all__ = ["RepeatStats", "resolve_repeats", "check_policy"]
+
+
+def _group_pairs(item: np.ndarray, annotator: np.ndarray, n_items: int, n_annotators: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the judgments grouped by (item, annotator) pair, and the pair keys.
+
+    A counting sort by item (the sparse matrix's row bucketing) and a sort of each item's few
+    annotators: linear in the number of judgments, unlike a global argsort. Within a pair the
+    order is arbitrary (callers re-sort the few repeated rows by position).
+    """
+    n = len(item)
+    coo = sp.coo_matrix((np.arange(n, dtype=np.int64), (item, annotator)),
+                        shape=(max(n_items, 1), max(n_annotators, 1)))
+    coo.has_canonical_format = True  # tocsr: bucket rows, do not sum repeated cells
+    csr = coo.tocsr()
+    csr.has_sorted_indices = False
+    csr.sort_indices()
+    rows = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
+    return csr.data, rows * np.int64(max(n_annotators, 1)) + csr.indices
 
 
 @dataclass(frozen=True)
@@ -97,9 +117,8 @@ def resolve_repeats(
     """
     names = names or Names()
     n = len(item)
-    key = item.astype(np.int64) * np.int64(max(n_annotators, 1)) + annotator
-    order = np.argsort(key, kind="stable")  # pairs grouped, file order within a pair
-    sorted_key = key[order]
+    n_ann = np.int64(max(n_annotators, 1))
+    order, sorted_key = _group_pairs(item, annotator, len(item_ids), int(n_ann))
     same = sorted_key[1:] == sorted_key[:-1]
     if not same.any():
         return None, RepeatStats(policy=policy)
@@ -107,12 +126,15 @@ def resolve_repeats(
     in_group[1:] |= same
     in_group[:-1] |= same
     sub = order[in_group]                                   # rows of repeated pairs
-    sub_key = key[sub]
+    sub_key = sorted_key[in_group]
+    by = np.lexsort((sub, sub_key))                         # pair, then file order
+    sub, sub_key = sub[by], sub_key[by]
+
     ident = pd.Series(sub_key * np.int64(max(n_labels, 1)) + label[sub]).duplicated().to_numpy()
     n_ident = int(ident.sum())
     # pairs that still hold more than one answer once identical repeats are set aside
     rest = sub[~ident]
-    rest_key = key[rest]
+    rest_key = sub_key[~ident]
     start = np.r_[True, rest_key[1:] != rest_key[:-1]]
     group = np.cumsum(start) - 1
     size = np.bincount(group)
@@ -122,9 +144,9 @@ def resolve_repeats(
     drop = sub[ident]
     dropped = 0
     if n_pairs:
-        later = rest[multi & ~start]                        # a second, different answer
-        pos = int(later.min())
-        p_key = key[pos]
+        second = multi & ~start                             # a second, different answer
+        first_at = int(np.argmin(rest[second]))
+        pos, p_key = int(rest[second][first_at]), rest_key[second][first_at]
         pair_rows = np.sort(sub[sub_key == p_key])
         shown = ", ".join(f"row {int(rows[r]):,}: {label_values[label[r]]!r}"
                           for r in pair_rows[:4]) + (", ..." if len(pair_rows) > 4 else "")
