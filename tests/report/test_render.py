@@ -148,33 +148,36 @@ def test_heading_id_matches_nbconvert():
 # --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def evil_run(tmp_path_factory):
-    """Market AA: item texts and a label that try to inject markup; market BB: broken data."""
+    """One shared data source: market AA's item texts and one label try to inject markup;
+    market BB has one bad row (an empty item id), which must fail BB only."""
     root = tmp_path_factory.mktemp("evil")
-    op = write_operation(root / "op", markets=("AA",), item_text=lambda i: f"{EVIL_TEXT} #{i}",
-                         extra_label=EVIL_LABEL)
-    broken = root / "broken"
-    broken.mkdir()
-    (broken / "labels.csv").write_text("item_id,annotator\nx,y\n")  # no 'label' column
+    op = write_operation(root / "op", markets=("AA", "BB"), n_items=200,
+                         item_text=lambda i: f"{EVIL_TEXT} #{i}", extra_label=EVIL_LABEL)
+    labels = pd.read_csv(op / "labels.csv", dtype=str, keep_default_na=False)
+    bad = labels[labels["market"] == "BB"].index[5]
+    labels.loc[bad, "item_id"] = ""
+    labels.to_csv(op / "labels.csv", index=False)
     params = make_params(root, op, ["AA", "BB"], pseudonymize=False)
     run = render.run_reports(params_dir=params, out_dir=root / "reports", jobs=2,
-                             per_market={"BB": {"data_source": str(broken)}},
                              notebook=REPO / "notebooks" / "market_report.ipynb",
                              cell_timeout=300)
-    return run, root
+    return run, root, bad
 
 
-def test_real_notebook_failed_market_shows_its_error(evil_run):
-    run, _ = evil_run
+def test_real_notebook_one_markets_bad_row_fails_only_that_market(evil_run):
+    run, _, bad = evil_run
     assert run.failed == ["BB"], {m: r.error for m, r in run.results.items()}
+    error = run.results["BB"].error
+    # the data row (1-based, header not counted) of the whole shared file
+    assert "item_id" in error and f"labels.csv row {bad + 1}:" in error.replace(",", ""), error
     page = Path(run.results["BB"].html_path).read_text()
-    assert "could not be completed" in page and "label" in run.results["BB"].error
-    assert "Traceback" not in page
+    assert "could not be completed" in page and "Traceback" not in page
     index = run.index_path.read_text()
     assert "FAILED" in index and 'href="./AA.html"' in index and 'href="./BB.html"' in index
 
 
 def test_real_notebook_report_is_complete_and_offline(evil_run):
-    run, _ = evil_run
+    run, _, _ = evil_run
     aa = run.results["AA"]
     assert aa.ok and aa.error is None
     text = Path(aa.html_path).read_text()
@@ -190,7 +193,7 @@ def test_real_notebook_report_is_complete_and_offline(evil_run):
 
 
 def test_real_notebook_tables_beside_the_page(evil_run):
-    run, _ = evil_run
+    run, _, _ = evil_run
     tables = Path(run.results["AA"].tables_dir)
     csvs = sorted(tables.glob("*.csv"))
     assert len(csvs) >= 3
@@ -201,7 +204,7 @@ def test_real_notebook_tables_beside_the_page(evil_run):
 
 
 def test_real_notebook_data_strings_are_escaped_never_markup(evil_run):
-    run, _ = evil_run
+    run, _, _ = evil_run
     page = Path(run.results["AA"].html_path).read_text()
     for raw in (EVIL_TEXT, EVIL_LABEL, "<script>alert", "<img src=x", "<img src=y"):
         assert raw not in page
@@ -211,7 +214,7 @@ def test_real_notebook_data_strings_are_escaped_never_markup(evil_run):
 
 
 def test_real_notebook_rerun_gives_the_same_report(evil_run, tmp_path):
-    run, root = evil_run
+    run, root, _ = evil_run
     again = render.run_reports(["AA"], params_dir=root / "params", out_dir=tmp_path, jobs=1,
                                notebook=REPO / "notebooks" / "market_report.ipynb")
     first = strip_run_times(Path(run.results["AA"].html_path).read_text())
