@@ -3,9 +3,8 @@
 With no ``--market``, every market in the data is reported, with or without a
 ``params/<MARKET>.yaml``: the union of the markets present in the data
 (:func:`insights.data.markets`: the ``market`` column of labels, else items, else annotators)
-and of the params files. A log
-with no market column is one market, named after the params file when there is exactly one,
-else ``"all"``.
+and of the params files. A log with no market column is one market per params file (each may
+point at its own data), or, with no params file, one market named ``"all"``.
 """
 
 from __future__ import annotations
@@ -70,11 +69,13 @@ def resolve_data(params: ReportParams, root: Path) -> Path:
 def choose_markets(requested: list[str] | None, param_markets: list[str],
                    found: list[str] | None) -> list[str]:
     """The run's markets: ``requested`` (validated) when given; else the union of the markets
-    found in the data and of the params files; a log without markets is one market."""
+    found in the data and of the params files. Without a market column (``found`` None) the
+    params files are the markets (each may point at its own data); without those either, the
+    log is one market, :data:`ALL`."""
     if requested:
         return [check_market(m) for m in dict.fromkeys(requested)]
-    if found is None:
-        return [param_markets[0]] if len(param_markets) == 1 else [ALL]
+    if found is None:  # one market per params file (each may name its own data), else one
+        return list(param_markets) or [ALL]
     good = []
     for m in sorted(set(found) | set(param_markets)):
         try:
