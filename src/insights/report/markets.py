@@ -10,12 +10,20 @@ point at its own data), or, with no params file, one market named ``"all"``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from insights.report.params import ParamsError, ReportParams, check_market
+from insights.report.params import (
+    ParamsError,
+    ReportParams,
+    _read_yaml,
+    available_param_markets,
+    check_market,
+)
 
-__all__ = ["ALL", "data_markets", "resolve_data", "choose_markets", "annotator_ids"]
+__all__ = ["ALL", "annotator_ids", "choose_markets", "data_markets", "plan", "project_root",
+           "resolve_data", "with_paths"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +106,38 @@ def annotator_ids(params: ReportParams, root: Path) -> list[str]:
     except Exception:  # noqa: BLE001 - the data may be what failed
         logger.debug("could not list annotator ids to scrub", exc_info=True)
         return []
+
+
+def project_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` with ``pyproject.toml`` or
+    ``params/defaults.yaml``; ``start`` itself when there is none."""
+    here = start.resolve()
+    for p in (here, *here.parents):
+        if (p / "pyproject.toml").exists() or (p / "params" / "defaults.yaml").exists():
+            return p
+    return here
+
+
+def with_paths(p: ReportParams, root: Path) -> ReportParams:
+    """Relative data paths taken from the project root; the default data folder."""
+    update: dict[str, Any] = {}
+    if p.data_source not in ("", "simulated") and not Path(p.data_source).is_absolute():
+        update["data_source"] = str(root / p.data_source)
+    if not p.data_dir:
+        update["data_dir"] = str(root / "data")
+    return p.model_copy(update=update) if update else p
+
+
+def plan(markets: Sequence[str] | None, params_dir: Path, root: Path,
+         overrides: Mapping[str, Any]) -> list[str]:
+    """The markets of a run (see :mod:`insights.report.markets`); the simulated data is
+    generated here once, before the markets start in parallel."""
+    if markets:
+        return choose_markets(list(markets), [], None)
+    defaults = params_dir / "defaults.yaml"
+    values = {**(_read_yaml(defaults) if defaults.exists() else {}),
+              **{k: v for k, v in overrides.items() if v is not None}}
+    base = with_paths(ReportParams.from_mapping(values, origin=str(defaults)), root)
+    source = resolve_data(base, root)
+    found = data_markets(source, base.columns, base.encoding) if source.exists() else None
+    return choose_markets(None, available_param_markets(params_dir), found)

@@ -51,14 +51,7 @@ from insights._io import atomic_path, write_text
 from insights.report import markets as _markets
 from insights.report import runs
 from insights.report.index import write_index
-from insights.report.params import (
-    ParamsError,
-    ReportParams,
-    _read_yaml,
-    available_param_markets,
-    check_market,
-    load_params,
-)
+from insights.report.params import ParamsError, ReportParams, check_market, load_params
 
 __all__ = ["KERNEL_NAME", "IPCKernelManager", "MarketResult", "ReportRun", "export_html",
            "heading_id", "render_market", "run_reports", "usable_cores"]
@@ -455,47 +448,11 @@ def _render_safely(params: ReportParams | str, out_dir: Path, kwargs: dict) -> M
 # --------------------------------------------------------------------------------------------
 # the run
 # --------------------------------------------------------------------------------------------
-def project_root(start: Path) -> Path:
-    """The nearest folder at or above ``start`` with ``pyproject.toml`` or
-    ``params/defaults.yaml``; ``start`` itself when there is none."""
-    here = start.resolve()
-    for p in (here, *here.parents):
-        if (p / "pyproject.toml").exists() or (p / "params" / "defaults.yaml").exists():
-            return p
-    return here
-
-
 def _find_notebook(root: Path) -> Path:
     for base in (root, Path.cwd(), Path(__file__).resolve().parents[3]):
         if (base / NOTEBOOK).exists():
             return base / NOTEBOOK
     raise FileNotFoundError(f"{NOTEBOOK} not found under {root} or {Path.cwd()}")
-
-
-def _with_paths(p: ReportParams, root: Path) -> ReportParams:
-    """Relative data paths taken from the project root; the default data folder."""
-    update: dict[str, Any] = {}
-    if p.data_source not in ("", "simulated") and not Path(p.data_source).is_absolute():
-        update["data_source"] = str(root / p.data_source)
-    if not p.data_dir:
-        update["data_dir"] = str(root / "data")
-    return p.model_copy(update=update) if update else p
-
-
-def plan_markets(markets: Sequence[str] | None, params_dir: Path, root: Path,
-                 overrides: Mapping[str, Any]) -> list[str]:
-    """The markets of a run (see :mod:`insights.report.markets`); the simulated data is
-    generated here once, before the markets start in parallel."""
-    if markets:
-        return _markets.choose_markets(list(markets), [], None)
-    defaults = params_dir / "defaults.yaml"
-    values = {**(_read_yaml(defaults) if defaults.exists() else {}),
-              **{k: v for k, v in overrides.items() if v is not None}}
-    base = _with_paths(ReportParams.from_mapping(values, origin=str(defaults)), root)
-    source = _markets.resolve_data(base, root)
-    found = _markets.data_markets(source, base.columns, base.encoding) if source.exists() \
-        else None
-    return _markets.choose_markets(None, available_param_markets(params_dir), found)
 
 
 def run_reports(markets: Sequence[str] | None = None, params_dir: str | Path = "params",
@@ -545,37 +502,51 @@ def run_reports(markets: Sequence[str] | None = None, params_dir: str | Path = "
     t0 = time.perf_counter()
     started = _now()
     params_dir = Path(params_dir).resolve()
-    root = project_root(params_dir.parent)
+    root = _markets.project_root(params_dir.parent)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     overrides = {**dict(overrides or {}), "since": since, "until": until}
-    with runs.RunLock(out):
-        runs.remove_stale(out)
-        nb_path = Path(notebook).resolve() if notebook else _find_notebook(root)
-        names = plan_markets(markets, params_dir, root, overrides)
-        if not names:
-            raise ValueError(f"no markets: none in the data and no <MARKET>.yaml in "
-                             f"{params_dir}")
-        todo: dict[str, ReportParams | str] = {}
-        for m in names:
-            try:
-                p = load_params(params_dir, m, **overrides)
-                extra = dict((per_market or {}).get(m, {}))
-                if extra:
-                    p = ReportParams.from_mapping({**p.model_dump(), **extra},
-                                                  origin=f"parameters of {m}")
-                todo[m] = _with_paths(p, root)
-            except ParamsError as exc:  # this market fails, the others run
-                todo[m] = f"{m}\0{exc}"
-        cores = usable_cores()
-        n = max(1, min(jobs or cores, cores, len(names)))
-        kwargs = {"notebook": nb_path, "cwd": root, "cell_timeout": cell_timeout}
-        logger.info("rendering %d market report(s) (%s) with %d worker(s) -> %s",
-                    len(names), ", ".join(names), n, out)
-        results = _run_pool(todo, out, kwargs, n, progress)
-        finished = _now()
-        index = write_index(out, [results[m] for m in names], started=started,
-                            finished=finished)
+    main = threading.current_thread() is threading.main_thread()
+    with runs.RunLock(out), (runs.interrupt_signals() if main else contextlib.nullcontext()):
+        try:
+            return _run_locked(markets, params_dir, root, out, overrides, per_market, notebook,
+                               jobs, cell_timeout, progress, started, t0)
+        except runs.RunInterrupted as exc:
+            logger.warning("%s received: stopping the workers and kernels", exc)
+            runs.stop_processes()
+            runs.remove_stale(out, own=True)
+            write_index(out, [], started=started, finished=_now())  # what did complete
+            raise
+
+
+def _run_locked(markets, params_dir, root, out, overrides, per_market, notebook, jobs,
+                cell_timeout, progress, started, t0) -> ReportRun:
+    """The body of :func:`run_reports`, holding the folder's lock."""
+    runs.remove_stale(out)
+    nb_path = Path(notebook).resolve() if notebook else _find_notebook(root)
+    names = _markets.plan(markets, params_dir, root, overrides)
+    if not names:
+        raise ValueError(f"no markets: none in the data and no <MARKET>.yaml in {params_dir}")
+    todo: dict[str, ReportParams | str] = {}
+    for m in names:
+        try:
+            p = load_params(params_dir, m, **overrides)
+            extra = dict((per_market or {}).get(m, {}))
+            if extra:
+                p = ReportParams.from_mapping({**p.model_dump(), **extra},
+                                              origin=f"parameters of {m}")
+            todo[m] = _markets.with_paths(p, root)
+        except ParamsError as exc:  # this market fails, the others run
+            todo[m] = f"{m}\0{exc}"
+    cores = usable_cores()
+    n = max(1, min(jobs or cores, cores, len(names)))
+    kwargs = {"notebook": nb_path, "cwd": root, "cell_timeout": cell_timeout}
+    logger.info("rendering %d market report(s) (%s) with %d worker(s) -> %s",
+                len(names), ", ".join(names), n, out)
+    results = _run_pool(todo, out, kwargs, n, progress)
+    finished = _now()
+    index = write_index(out, [results[m] for m in names], started=started,
+                        finished=finished)
     run = ReportRun(results={m: results[m] for m in names}, index_path=index, started=started,
                     finished=finished, seconds=time.perf_counter() - t0)
     logger.info("index: %s (%d of %d failed) in %.1f s", index, len(run.failed), len(names),
@@ -596,14 +567,12 @@ def _run_pool(todo: Mapping[str, ReportParams | str], out: Path, kwargs: dict, n
     cores = usable_cores()
     ctx = multiprocessing.get_context("spawn")
     results: dict[str, MarketResult] = {}
-    main = threading.current_thread() is threading.main_thread()
     pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=runs.worker_init,
                                initargs=(os.getpid(), level,
                                          max(1, cores // n) if n > 1 else None))
     try:
-        with (runs.interrupt_signals() if main else contextlib.nullcontext()), logging_redirect_tqdm(), \
-                tqdm(total=len(todo), desc="markets", unit="market", disable=not progress,
-                     file=sys.stderr) as bar:
+        with logging_redirect_tqdm(), tqdm(total=len(todo), desc="markets", unit="market",
+                                           disable=not progress, file=sys.stderr) as bar:
             futures = {pool.submit(_render_safely, p, out, kwargs): m for m, p in todo.items()}
             for fut in as_completed(futures):
                 m = futures[fut]
@@ -615,11 +584,9 @@ def _run_pool(todo: Mapping[str, ReportParams | str], out: Path, kwargs: dict, n
                     results[m] = MarketResult(market=m, status="failed",
                                               error=f"worker crashed: {type(exc).__name__}")
                 bar.update()
-    except runs.RunInterrupted as exc:
-        logger.warning("%s received: stopping the workers and kernels", exc)
+    except runs.RunInterrupted:  # run_reports stops the processes and cleans up
         runs.stop_processes()
         pool.shutdown(wait=False, cancel_futures=True)
-        runs.remove_stale(out, own=True)
         raise
     pool.shutdown(wait=True)
     return results
