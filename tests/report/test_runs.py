@@ -109,6 +109,7 @@ def test_a_stopped_run_stops_its_workers_and_kernels_and_cleans_up(tmp_path, how
     assert wait_gone(tree, 10) == []  # every worker and kernel
     assert leftovers(out, proc.pid) == []
     assert not (out / "AA.html").exists()  # never a half-written report
+    assert "0 market(s)" in (out / "index.html").read_text()  # what completed: nothing
 
 
 def test_a_killed_run_leaves_no_process_and_the_next_run_cleans_its_files(tmp_path):
