@@ -148,11 +148,18 @@ def _score_fold(ds: _data.Dataset, enc, hidden: np.ndarray, method: str) -> pd.D
                          "correct": p.argmax(axis=1) == enc.gold[hidden]})
 
 
-def _isotonic(conf: np.ndarray, correct: np.ndarray):
-    from sklearn.isotonic import IsotonicRegression
+def _isotonic(conf: np.ndarray, correct: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Isotonic regression of ``correct`` on ``conf`` (pool adjacent violators,
+    :func:`scipy.optimize.isotonic_regression`, ties pooled), evaluated at ``values`` by
+    linear interpolation and clipped at the ends (as scikit-learn's ``IsotonicRegression``
+    with ``out_of_bounds="clip"``)."""
+    from scipy.optimize import isotonic_regression
 
-    return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip",
-                              increasing=True).fit(conf, correct.astype(float))
+    x, inv = np.unique(conf, return_inverse=True)
+    w = np.bincount(inv).astype(float)
+    y = np.bincount(inv, weights=correct.astype(float)) / w
+    fit = isotonic_regression(y, weights=w).x
+    return np.interp(values, x, fit)
 
 
 def estimate_accuracy(ds: _data.Dataset, method: str = "dawid-skene", *, posterior=None,
@@ -200,12 +207,12 @@ def estimate_accuracy(ds: _data.Dataset, method: str = "dawid-skene", *, posteri
     # the items' confidences to 1e-4 with their counts: the same mean, far fewer predictions
     values, counts = np.unique(np.round(conf_free, 4), return_counts=True)
     weights = counts / counts.sum()
-    est = float(_isotonic(g_conf, g_ok).predict(values) @ weights)
+    est = float(_isotonic(g_conf, g_ok, values) @ weights)
     rng = np.random.default_rng(seed)
     boots = np.empty(n_boot)
     for b in range(n_boot):
         i = rng.integers(0, n_gold, n_gold)
-        boots[b] = _isotonic(g_conf[i], g_ok[i]).predict(values) @ weights
+        boots[b] = _isotonic(g_conf[i], g_ok[i], values) @ weights
     lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
     w_lo, w_hi = wilson_interval(est * n_gold, n_gold, level)
     lo, hi = min(lo, float(w_lo), est), max(hi, float(w_hi), est)
