@@ -46,6 +46,7 @@ def minimal_log(folder, *, gold: bool = False, teams: int = 0, times: bool = Fal
 def render(folder, **params):
     report = build_report(ReportParams(data_source=str(folder), pseudonymize=False, **params))
     pages = {k: section_html(s) for k, s in report.sections.items()}
+    assert not {k: s.data["error"] for k, s in report.sections.items() if "error" in s.data}
     for key, page in pages.items():
         assert page, f"section {key} shows nothing"
         # never a table with a header and no rows
