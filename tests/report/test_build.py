@@ -53,6 +53,15 @@ def test_a_failing_section_says_so_and_the_others_render(operation, monkeypatch,
     assert r.sections["scorecard"].tables  # the others are there
 
 
+def test_every_shown_table_has_human_headers_and_declared_kinds(report):
+    for key, result in report.sections.items():
+        for caption, df in result.tables.items():
+            kinds = df.attrs.get("kinds", {})
+            for col in df.columns:
+                assert "_" not in str(col), f"{key}/{caption}: snake_case header {col!r}"
+                assert col in kinds, f"{key}/{caption}: no kind declared for {col!r}"
+
+
 def test_findings_most_important_first_and_link_to_sections(report):
     f = report.findings
     order = f["severity"].map({"alert": 0, "watch": 1, "info": 2})
