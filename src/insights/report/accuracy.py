@@ -9,8 +9,11 @@ labels that are 93.4 % right). :func:`estimate_accuracy` instead
    model is refitted with that fold's gold answers hidden, and the fold's items are scored
    (confidence of the final label, and whether it equals the gold answer) -- so every gold
    item is judged by a fit that did not see its answer, as the items without gold are;
-2. **calibrates** the confidence on those out-of-fold pairs with isotonic regression
-   (Zadrozny & Elkan 2002), a monotone map from stated confidence to observed accuracy;
+2. **calibrates** the confidence on those out-of-fold pairs: by default every confidence is
+   lowered by the overconfidence measured on them (mean confidence minus accuracy:
+   calibration in the large), or, with ``calibration="isotonic"``, mapped by isotonic
+   regression (Zadrozny & Elkan 2002) -- which overfits the few dozen gold items a period
+   often has;
 3. averages the calibrated confidence of the final labels of the items **without** gold
    (gold items take their label from gold): the estimate. Its interval reflects the
    calibration's uncertainty, which dominates: the wider of a percentile bootstrap over the
@@ -162,9 +165,20 @@ def _isotonic(conf: np.ndarray, correct: np.ndarray, values: np.ndarray) -> np.n
     return np.interp(values, x, fit)
 
 
+def _shifted(conf: np.ndarray, correct: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Calibration in the large: ``values`` lowered by the overconfidence measured on the
+    scored gold items (mean confidence minus accuracy), clipped to [0, 1]."""
+    return np.clip(values - (conf.mean() - correct.mean()), 0.0, 1.0)
+
+
+#: Calibration maps: ``shift`` (the default) and ``isotonic``.
+CALIBRATIONS = {"shift": _shifted, "isotonic": _isotonic}
+
+
 def estimate_accuracy(ds: _data.Dataset, method: str = "dawid-skene", *, posterior=None,
-                      folds: int = 5, min_gold: int = 30, n_boot: int = 200,
-                      level: float = 0.95, seed: int = 0) -> AccuracyEstimate:
+                      calibration: str = "shift", folds: int = 5, min_gold: int = 30,
+                      n_boot: int = 200, level: float = 0.95, seed: int = 0
+                      ) -> AccuracyEstimate:
     """The accuracy of the final labels of ``ds``'s items without gold (module docstring).
 
     Parameters
@@ -174,6 +188,14 @@ def estimate_accuracy(ds: _data.Dataset, method: str = "dawid-skene", *, posteri
         The aggregation model (as ``ReportParams.method``).
     posterior : insights.report.fitting.Posterior, optional
         The model already fitted on ``ds`` (refitted when None).
+    calibration : {"shift", "isotonic"}
+        How the out-of-fold gold pairs calibrate the confidence: ``shift`` lowers every
+        confidence by the overconfidence measured on them (calibration in the large, one
+        number); ``isotonic`` fits a monotone map (Zadrozny & Elkan 2002). On the shared real
+        datasets with 30-900 gold items given, ``shift`` is closer to the kept-back accuracy
+        (mean absolute error 2.8 against 3.5 points over 5 random splits,
+        ``benchmarks/honest_accuracy.py``): a monotone map fitted on a few dozen items
+        overfits.
     folds : int
         Cross-fitting folds over the gold items.
     min_gold : int
@@ -201,18 +223,21 @@ def estimate_accuracy(ds: _data.Dataset, method: str = "dawid-skene", *, posteri
     else:
         gold_acc = gold_conf = float("nan")
     nan = float("nan")
+    if calibration not in CALIBRATIONS:
+        raise ValueError(f"calibration {calibration!r}: expected one of {sorted(CALIBRATIONS)}")
     if n_gold < min_gold or not n_items:
         return AccuracyEstimate(nan, nan, nan, False, raw, n_items, n_gold, gold_acc,
                                 gold_conf, folds, level, min_gold)
     # the items' confidences to 1e-4 with their counts: the same mean, far fewer predictions
     values, counts = np.unique(np.round(conf_free, 4), return_counts=True)
     weights = counts / counts.sum()
-    est = float(_isotonic(g_conf, g_ok, values) @ weights)
+    calibrate = CALIBRATIONS[calibration]
+    est = float(calibrate(g_conf, g_ok, values) @ weights)
     rng = np.random.default_rng(seed)
     boots = np.empty(n_boot)
     for b in range(n_boot):
         i = rng.integers(0, n_gold, n_gold)
-        boots[b] = _isotonic(g_conf[i], g_ok[i], values) @ weights
+        boots[b] = calibrate(g_conf[i], g_ok[i], values) @ weights
     lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
     w_lo, w_hi = wilson_interval(est * n_gold, n_gold, level)
     lo, hi = min(lo, float(w_lo), est), max(hi, float(w_hi), est)
