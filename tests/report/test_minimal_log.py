@@ -67,6 +67,9 @@ def test_minimal_log_renders_every_section(tmp_path, gold):
     assert "annotators are ranked instead" in pages["scorecard"]
     # the spammer who always says 'b' ranks last (4 annotators ~90% right against one at ~33%)
     assert card["annotator"].iat[-1] == "w4"
+    alerts = report.findings[report.findings["severity"] == "alert"]["finding"]
+    assert any(f.startswith("Annotator w4 is below") for f in alerts), alerts.tolist()
+    assert not any(f.startswith(("Annotator w0", "Annotator w1")) for f in alerts)
     # no timestamps: trends and forecast say in one sentence which column enables them
     for key in ("trends", "forecast"):
         note = report.sections[key].note
