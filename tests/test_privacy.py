@@ -168,3 +168,20 @@ def test_key_never_in_repr_logs_or_errors(tmp_path, monkeypatch, caplog):
     with pytest.raises(privacy.PseudonymKeyError) as err:
         privacy.load_key(path)
     assert secret not in str(err.value)
+
+
+def test_pseudonymize_categorical_ids_and_annotators_only_ids():
+    labels = pd.DataFrame({"item_id": ["i1", "i2"], "label": ["ok", "ok"],
+                           "annotator_id": pd.Categorical(["x", "y"])})
+    annotators = pd.DataFrame({"annotator_id": ["z", "x"]})  # z has no labels
+    out = privacy.pseudonymize(Dataset(labels=labels, annotators=annotators), KEY)
+    assert out.labels["annotator_id"].tolist() == [privacy.pseudonym(i, KEY) for i in "xy"]
+    assert out.annotators["annotator_id"].tolist() == [privacy.pseudonym(i, KEY) for i in "zx"]
+
+
+def test_pseudonymize_refuses_short_pseudonyms():
+    labels = pd.DataFrame({"item_id": ["i1"], "annotator_id": ["a"], "label": ["ok"]})
+    with pytest.raises(ValueError, match="bits >= 64"):
+        privacy.pseudonymize(Dataset(labels=labels), KEY, bits=32)
+    assert privacy.pseudonymize(Dataset(labels=labels), KEY, bits=128).labels[
+        "annotator_id"].str.len().iat[0] == 4 + 32

@@ -73,3 +73,19 @@ def test_csv_outputs_cannot_run_formulas(tmp_path):
     with open(path, newline="") as fh:
         cells = [r[0] for r in list(csv.reader(fh))[1:]]
     assert cells == ["'=cmd|' /C calc'!A0", "'@x", "bob"]
+
+
+@pytest.mark.parametrize("name", ["$x^$", "$\\frac{1}{0", "L" * 100_000])
+def test_plots_survive_hostile_team_and_class_names(name):
+    import pandas as pd
+
+    from insights import plots
+
+    card = pd.DataFrame({"team": [name], "accuracy_gold": [0.9], "accuracy_gold_low": [0.8],
+                         "accuracy_gold_high": [0.95], "accuracy_estimated": [0.9]})
+    conf = pd.DataFrame([{"team": name, "true": t, "given": g, "rate": 0.5}
+                         for t in ("ok", name) for g in ("ok", name)])
+    for fig in (plots.scorecard(card), plots.confusion_heatmaps(conf)):
+        png = fig.png()  # mathtext parsing of "$x^$" would raise; a 100k label would be huge
+        assert png[:4] == b"\x89PNG" and len(png) < 1_000_000
+        assert len(fig.alt) < 2_000

@@ -36,6 +36,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -238,11 +239,14 @@ def pseudonym_map(ids: Iterable[str], key: bytes, *, bits: int = 64) -> dict[str
     """
     digits = _check_bits(bits)
     _check_key(key)
-    k = bytes(key)
+    col = ids if isinstance(ids, pd.Series) else pd.Series(list(ids), dtype=object)
+    distinct = pd.unique(col.astype(str)).tolist()  # in order of first appearance
+    base = hmac.new(bytes(key), digestmod=hashlib.sha256)  # key schedule once, copied per id
     mapping = {}
-    for raw in dict.fromkeys(str(i) for i in ids):
-        mapping[raw] = _PREFIX + hmac.new(k, raw.encode("utf-8"),
-                                          hashlib.sha256).hexdigest()[:digits]
+    for raw in distinct:
+        h = base.copy()
+        h.update(raw.encode("utf-8"))
+        mapping[raw] = _PREFIX + h.hexdigest()[:digits]
     n_distinct = len(set(mapping.values()))
     if n_distinct != len(mapping):
         raise PseudonymCollision(
@@ -258,25 +262,41 @@ def pseudonymize(ds: Dataset, key: bytes, *, bits: int = 64) -> Dataset:
     ``items``, ``label_set``, ``fingerprint`` and ``sources`` are carried over unchanged. The
     input dataset is not modified.
 
+    ``bits`` must be at least 64 here (the dataset is meant to be shared; shorter pseudonyms
+    are for tests and demonstrations through :func:`pseudonym_map`).
+
     Raises
     ------
     PseudonymCollision
         See :func:`pseudonym_map`.
     """
+    import pyarrow as pa
+
+    if _check_bits(bits) < 16:
+        raise ValueError(f"pseudonymize needs bits >= 64 (shared outputs), got {bits}")
+
     from insights import data as _data
 
-    tables = [ds.labels["annotator_id"]]
+    # one factorize of the big labels column; the HMACs run on its distinct ids only
+    lab_codes, lab_ids = pd.factorize(ds.labels["annotator_id"].astype(str))
+    lab_ids = [str(u) for u in lab_ids.tolist()]
+    ann_ids = []
     if ds.annotators is not None and "annotator_id" in ds.annotators:
-        tables.append(ds.annotators["annotator_id"])
-    ids = pd.unique(pd.concat([t.astype(str) for t in tables], ignore_index=True))
-    mapping = pseudonym_map(ids, key, bits=bits)
+        ann_ids = ds.annotators["annotator_id"].astype(str).tolist()
+    mapping = pseudonym_map(pd.Series(lab_ids + ann_ids, dtype=object), key, bits=bits)
 
-    def _swap(df: pd.DataFrame | None) -> pd.DataFrame | None:
-        if df is None or "annotator_id" not in df:
-            return df
-        return df.assign(annotator_id=df["annotator_id"].astype(str).map(mapping))
+    def _column(codes: np.ndarray, ids: list[str], index: pd.Index) -> pd.Series:
+        table = pa.array([mapping[u] for u in ids], pa.large_string())
+        taken = table.take(pa.array(codes, mask=codes < 0))  # missing id -> missing
+        return pd.Series(taken, index=index, dtype="str")
 
-    return _data.Dataset(labels=_swap(ds.labels), gold=ds.gold, annotators=_swap(ds.annotators),
+    labels = ds.labels.assign(annotator_id=_column(lab_codes, lab_ids, ds.labels.index))
+    annotators = ds.annotators
+    if ann_ids:
+        codes, ids = pd.factorize(annotators["annotator_id"].astype(str))
+        annotators = annotators.assign(annotator_id=_column(
+            codes, [str(u) for u in ids.tolist()], annotators.index))
+    return _data.Dataset(labels=labels, gold=ds.gold, annotators=annotators,
                          items=ds.items, label_set=list(ds.label_set),
                          fingerprint=ds.fingerprint, sources=dict(ds.sources))
 
@@ -293,9 +313,13 @@ def scrub(text: str, mapping: Mapping[str, str]) -> str:
     >>> scrub("annotator bob2 and bob", {"bob": "ann-1", "bob2": "ann-2"})
     'annotator ann-2 and ann-1'
     """
-    ids = sorted((str(i) for i in mapping if str(i)), key=len, reverse=True)
-    if not ids or not text:
+    if not text:
         return text
-    table = {str(k): v for k, v in mapping.items()}
+    # only the ids present (a fast substring test each) go into the pattern, longest first
+    ids = sorted((str(i) for i in mapping if str(i) and str(i) in text), key=len, reverse=True)
+    if not ids:
+        return text
+    ids_set = set(ids)
+    table = {str(k): v for k, v in mapping.items() if str(k) in ids_set}
     pattern = re.compile("|".join(re.escape(i) for i in ids))
     return pattern.sub(lambda m: table[m.group(0)], text)
