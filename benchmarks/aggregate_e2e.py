@@ -101,13 +101,24 @@ def child(argv: list[str]) -> None:
                       "stdout": proc.stdout[-2000:], "stderr": proc.stderr[-2000:]}))
 
 
-def measure(log: Path, method: str | None, out: Path) -> dict:
+def measure(log: Path, method: str | None, out: Path, src: Path | None = None) -> dict:
+    """Run the command with ``src`` first on the path (default: this checkout's src/)."""
+    import os
+
     cmd = [sys.executable, "-m", "insights", "aggregate", str(log), "--out", str(out)]
     if method:
         cmd += ["--method", method]
+    env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src")}
     env_cmd = [sys.executable, __file__, "--child", json.dumps(cmd)]
-    res = subprocess.run(env_cmd, capture_output=True, text=True, cwd=ROOT, check=True)
+    res = subprocess.run(env_cmd, capture_output=True, text=True, cwd=ROOT, check=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _row(label: str, rows: int, r: dict) -> None:
+    print(f"| {label} | {rows:,} | {r['wall_s']:.1f} | {r['peak_mb'] / 1024:.2f} | "
+          f"{r['status']} |", flush=True)
+    if r["status"] != 0:
+        print("    " + " ".join(r["stderr"].split())[-400:], flush=True)
 
 
 def main() -> None:
@@ -117,6 +128,9 @@ def main() -> None:
     ap.add_argument("--methods", default="dawid-skene,default",
                     help="comma list of --method values ('default': no --method)")
     ap.add_argument("--data-dir", default=str(ROOT / "data" / "bench"))
+    ap.add_argument("--baseline", help="another checkout's src/ (e.g. /work/main/src): also "
+                    "time it and this checkout on a log without re-labels (which the baseline "
+                    "may refuse), --method dawid-skene, for a ratio in the same run")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -140,14 +154,23 @@ def main() -> None:
         m = None if method == "default" else method
         out = Path(args.data_dir) / f"aggregate_{method}.parquet"
         r = measure(log, m, out)
-        label = f"aggregate --method {m}" if m else "aggregate (default method)"
-        print(f"| `{label}` | {rows:,} | {r['wall_s']:.1f} | {r['peak_mb'] / 1024:.2f} | "
-              f"{r['status']} |", flush=True)
-        if r["status"] != 0:
-            print(r["stderr"], file=sys.stderr)
-        else:
+        label = f"`aggregate --method {m}`" if m else "`aggregate` (default method)"
+        _row(label + f", {args.repeat_share:.0%} re-labels", rows, r)
+        if r["status"] == 0:
             for line in r["stderr"].splitlines():
                 print(f"    stderr: {line}")
+    if args.baseline:
+        plain = Path(args.data_dir) / f"labels_{n}_rep0.parquet"
+        generate(n, plain, 0.0)
+        plain_rows = pq.ParquetFile(plain).metadata.num_rows
+        out = Path(args.data_dir) / "aggregate_plain.parquet"
+        ours = measure(plain, "dawid-skene", out)
+        base = measure(plain, "dawid-skene", out, src=Path(args.baseline))
+        _row("`aggregate --method dawid-skene`, no re-labels, this checkout", plain_rows, ours)
+        _row(f"same, baseline {args.baseline}", plain_rows, base)
+        if ours["status"] == 0 and base["status"] == 0:
+            print(f"\nbaseline / this checkout: wall time x{base['wall_s'] / ours['wall_s']:.2f}, "
+                  f"peak RSS x{base['peak_mb'] / ours['peak_mb']:.2f} (same run)")
 
 
 if __name__ == "__main__":

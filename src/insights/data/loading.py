@@ -23,7 +23,7 @@ from insights.data.dataset import Dataset, fingerprint_frames, sha256_files
 from insights.data.encoding import Encoded, gold_codes
 from insights.data.read import apply_columns, read_raw, resolve_paths
 from insights.data.repeats import RepeatStats, check_policy
-from insights.data.validation import LabelCodes, validate_arrow
+from insights.data.validation import LabelCodes, check_required, validate_arrow
 
 __all__ = ["load", "read_table"]
 
@@ -236,10 +236,12 @@ def load(
         sources["labels"] = query
     if "labels" not in raw:
         raise SchemaError("no labels given: pass a directory, a labels file or a query")
-    if market is not None:
-        raw = _select_market(raw, market, names)
     source_name = {k: (Path(v).name if k in paths and not (k == "labels" and query is not None)
                        else "query result") for k, v in sources.items()}
+    for kind, table in raw.items():
+        check_required(table, kind, source_name[kind], names)
+    if market is not None:
+        raw = _select_market(raw, market, names)
     tables: dict[str, pd.DataFrame | None] = dict.fromkeys(TABLES)
     codes = None
     for kind in ("labels", "gold", "annotators", "items"):

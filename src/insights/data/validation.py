@@ -299,6 +299,18 @@ def _check_gold(df: pd.DataFrame, source: str, names: Names) -> pd.DataFrame:
     return df.loc[~df.duplicated("item_id", keep="first").to_numpy()]
 
 
+def check_required(table: pa.Table, kind: str, source: str, names: Names) -> None:
+    """A missing required column is an error naming it (as the user calls it)."""
+    missing = [c for c in REQUIRED[kind] if c not in table.column_names]
+    if missing:
+        found = [c if c not in names.mapping else names.user(c)
+                 for c in table.column_names if c != "_row"]
+        raise SchemaError(
+            f"{source}: missing required column {names.show(missing[0])} (found columns "
+            f"{found}; a {kind} table needs {[names.user(c) for c in REQUIRED[kind]]})",
+            source=source, column=names.user(missing[0]))
+
+
 def validate_arrow(
     table: pa.Table,
     kind: str,
@@ -325,14 +337,7 @@ def validate_arrow(
     if table.num_rows == 0:
         raise SchemaError(f"{source} is empty: expected at least one row with columns "
                           f"{', '.join(names.user(c) for c in REQUIRED[kind])}", source=source)
-    missing = [c for c in REQUIRED[kind] if c not in table.column_names]
-    if missing:
-        found = [c if c not in names.mapping else names.user(c)
-                 for c in table.column_names if c != "_row"]
-        raise SchemaError(
-            f"{source}: missing required column {names.show(missing[0])} (found columns "
-            f"{found}; a {kind} table needs {[names.user(c) for c in REQUIRED[kind]]})",
-            source=source, column=names.user(missing[0]))
+    check_required(table, kind, source, names)
     text_cols = (*ID_COLUMNS[kind], *(("label",) if "label" in REQUIRED[kind] else ()))
     clean: dict[str, pa.ChunkedArray] = {}
     coded: dict[str, tuple[np.ndarray, np.ndarray, pa.Array]] = {}
