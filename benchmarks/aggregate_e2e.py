@@ -15,9 +15,9 @@ with string ids (``item_id``, ``annotator_id``, ``label``), rows shuffled, writt
 
 Each command runs in its own child process (``python -m insights aggregate LOG --method M
 --out OUT.parquet``: load, validate, encode, fit, write); the script reports its wall time
-and peak resident memory (``getrusage(RUSAGE_CHILDREN).ru_maxrss`` measured by a launcher
-process, so only that command counts). Timings on a shared machine are noisy: compare the
-numbers of one run.
+, CPU time (user + system) and peak resident memory (``getrusage(RUSAGE_CHILDREN)`` measured
+by a launcher process, so only that command counts). Timings on a shared machine are noisy:
+compare the numbers of one run; CPU time suffers less from other processes than wall time.
 """
 
 from __future__ import annotations
@@ -96,8 +96,10 @@ def child(argv: list[str]) -> None:
     t0 = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"wall_s": wall, "peak_mb": peak, "status": proc.returncode,
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = usage.ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+                      "peak_mb": peak, "status": proc.returncode,
                       "stdout": proc.stdout[-2000:], "stderr": proc.stderr[-2000:]}))
 
 
@@ -115,8 +117,8 @@ def measure(log: Path, method: str | None, out: Path, src: Path | None = None) -
 
 
 def _row(label: str, rows: int, r: dict) -> None:
-    print(f"| {label} | {rows:,} | {r['wall_s']:.1f} | {r['peak_mb'] / 1024:.2f} | "
-          f"{r['status']} |", flush=True)
+    print(f"| {label} | {rows:,} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+          f"{r['peak_mb'] / 1024:.2f} | {r['status']} |", flush=True)
     if r["status"] != 0:
         print("    " + " ".join(r["stderr"].split())[-400:], flush=True)
 
@@ -148,8 +150,8 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, Python "
           f"{platform.python_version()}")
     print()
-    print("| command | judgments | wall time (s) | peak RSS (GB) | status |")
-    print("|---|---:|---:|---:|---|")
+    print("| command | judgments | wall time (s) | CPU time (s) | peak RSS (GB) | status |")
+    print("|---|---:|---:|---:|---:|---|")
     for method in args.methods.split(","):
         m = None if method == "default" else method
         out = Path(args.data_dir) / f"aggregate_{method}.parquet"
@@ -170,6 +172,7 @@ def main() -> None:
         _row(f"same, baseline {args.baseline}", plain_rows, base)
         if ours["status"] == 0 and base["status"] == 0:
             print(f"\nbaseline / this checkout: wall time x{base['wall_s'] / ours['wall_s']:.2f}, "
+                  f"CPU time x{base['cpu_s'] / ours['cpu_s']:.2f}, "
                   f"peak RSS x{base['peak_mb'] / ours['peak_mb']:.2f} (same run)")
 
 
