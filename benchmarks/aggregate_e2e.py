@@ -14,8 +14,8 @@ with string ids (``item_id``, ``annotator_id``, ``label``), rows shuffled, writt
 ``data/bench/`` (ignored by git) and reused.
 
 Each command runs in its own child process (``python -m insights aggregate LOG --method M
---out OUT.parquet``: load, validate, encode, fit, write); the script reports its wall time
-, CPU time (user + system) and peak resident memory (``getrusage(RUSAGE_CHILDREN)`` measured
+--out OUT.parquet``: load, validate, encode, fit, write); the script reports its wall
+time, CPU time (user + system) and peak resident memory (``getrusage(RUSAGE_CHILDREN)`` measured
 by a launcher process, so only that command counts). Timings on a shared machine are noisy:
 compare the numbers of one run; CPU time suffers less from other processes than wall time.
 """
