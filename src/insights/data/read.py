@@ -144,7 +144,13 @@ def _check_unique(names: list[str], source: str, what: str) -> None:
         seen[name] = i
 
 
-def _read_csv(path: Path, kind: str, encoding: str) -> pa.Table:
+#: Columns with few distinct values, read dictionary-encoded (no string per judgment).
+DICTIONARY_COLUMNS = {"labels": ("annotator_id", "label")}
+_DICT = pa.dictionary(pa.int32(), pa.string())
+
+
+def _read_csv(path: Path, kind: str, encoding: str, dictionary: tuple[str, ...] = ()
+              ) -> pa.Table:
     import pyarrow.csv as pacsv
 
     name = path.name
@@ -162,8 +168,11 @@ def _read_csv(path: Path, kind: str, encoding: str) -> pa.Table:
             path,
             read_options=pacsv.ReadOptions(encoding=encoding, column_names=header,
                                            skip_rows=1),
+            # content tables may quote text with line breaks; labels stay on the fast path
+            parse_options=pacsv.ParseOptions(newlines_in_values=kind != "labels"),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
+                column_types={c: _DICT if c in dictionary else pa.string() for c in header},
+                strings_can_be_null=False,
                 quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
@@ -176,14 +185,17 @@ def _read_csv(path: Path, kind: str, encoding: str) -> pa.Table:
         raise SchemaError(f"{name}: not a readable CSV table ({reason})", source=name) from None
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _read_parquet(path: Path, dictionary: tuple[str, ...] = ()) -> pa.Table:
     import pyarrow.parquet as pq
 
     name = path.name
     try:
         schema = pq.read_schema(path)
         _check_unique(list(schema.names), name, "schema")
-        return pq.read_table(path)
+        strings = [c for c in dictionary if c in schema.names
+                   and (pa.types.is_string(schema.field(c).type)
+                        or pa.types.is_large_string(schema.field(c).type))]
+        return pq.read_table(path, read_dictionary=strings or None)
     except (pa.ArrowInvalid, OSError) as exc:
         reason = " ".join(str(exc).split())
         raise SchemaError(f"{name}: not a readable Parquet file ({reason})",
@@ -214,8 +226,12 @@ def read_raw(path: str | Path, kind: str, *, columns: dict[str, str] | None = No
     """
     path = Path(path)
     _check_file(path, kind)
-    table = _read_parquet(path) if _is_parquet(path) else _read_csv(path, kind, encoding)
     columns = columns or {}
+    dictionary = tuple(columns.get(c, c) for c in DICTIONARY_COLUMNS.get(kind, ()))
+    table = (_read_parquet(path, dictionary) if _is_parquet(path)
+             else _read_csv(path, kind, encoding, dictionary))
+    if any(pa.types.is_dictionary(t) for t in table.schema.types):
+        table = table.unify_dictionaries()
     table = apply_columns(table, columns, path.name)
     if "_row" in table.column_names:
         table = table.drop_columns(["_row"])

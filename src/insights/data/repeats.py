@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from insights.data.contract import (
     REPEATS,
@@ -38,7 +39,26 @@ from insights.data.contract import (
     where,
 )
 
-__all__ = ["RepeatStats", "resolve_repeats", "check_policy"]
+__all__ = ["RepeatStats", "resolve_repeats", "check_policy", "check_duplicates"]
+
+
+def _group_pairs(item: np.ndarray, annotator: np.ndarray, n_items: int, n_annotators: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the judgments grouped by (item, annotator) pair, and the pair keys.
+
+    A counting sort by item (the sparse matrix's row bucketing) and a sort of each item's few
+    annotators: linear in the number of judgments, unlike a global argsort. Within a pair the
+    order is arbitrary (callers re-sort the few repeated rows by position).
+    """
+    n = len(item)
+    coo = sp.coo_matrix((np.arange(n, dtype=np.int64), (item, annotator)),
+                        shape=(max(n_items, 1), max(n_annotators, 1)))
+    coo.has_canonical_format = True  # tocsr: bucket rows, do not sum repeated cells
+    csr = coo.tocsr()
+    csr.has_sorted_indices = False
+    csr.sort_indices()
+    rows = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
+    return csr.data, rows * np.int64(max(n_annotators, 1)) + csr.indices
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,16 @@ class RepeatStats:
     repeated_pairs: int = 0    #: (item, annotator) pairs with more than one distinct answer
     dropped: int = 0           #: judgments the policy dropped (``last``/``first``)
     policy: str = "keep"
+    duplicates_kept: bool = False  #: identical repeats kept as ratings (duplicates="keep")
+
+
+def check_duplicates(duplicates: str | None) -> str:
+    """``drop`` (default) or ``keep``, checked."""
+    value = "drop" if duplicates is None else str(duplicates).strip().lower()
+    if value not in ("drop", "keep"):
+        raise SchemaError(f"duplicates: {duplicates!r} is not a duplicates policy; expected "
+                          f"'drop' or 'keep'", value=duplicates)
+    return value
 
 
 def check_policy(repeats: str | None) -> str:
@@ -74,6 +104,7 @@ def resolve_repeats(
     label_values: np.ndarray,
     times: np.ndarray | None = None,
     policy: str = "keep",
+    duplicates: str = "drop",
     source: str = "labels",
     names: Names | None = None,
     stacklevel: int = 2,
@@ -88,6 +119,11 @@ def resolve_repeats(
         The 1-based file row of each judgment (for messages).
     times : numpy.ndarray of int64, optional
         ``labeled_at`` as nanoseconds (NaT as the smallest int64), for ``last``/``first``.
+    duplicates : {"drop", "keep"}, default "drop"
+        Identical repeats (same item, annotator and label): dropped (DESIGN.md), or kept as
+        independent ratings too (with ``policy="keep"`` that gives Dawid & Skene's counts
+        exactly; dropping them while keeping different answers under-counts the answer an
+        annotator repeated).
 
     Returns
     -------
@@ -97,9 +133,8 @@ def resolve_repeats(
     """
     names = names or Names()
     n = len(item)
-    key = item.astype(np.int64) * np.int64(max(n_annotators, 1)) + annotator
-    order = np.argsort(key, kind="stable")  # pairs grouped, file order within a pair
-    sorted_key = key[order]
+    n_ann = np.int64(max(n_annotators, 1))
+    order, sorted_key = _group_pairs(item, annotator, len(item_ids), int(n_ann))
     same = sorted_key[1:] == sorted_key[:-1]
     if not same.any():
         return None, RepeatStats(policy=policy)
@@ -107,24 +142,28 @@ def resolve_repeats(
     in_group[1:] |= same
     in_group[:-1] |= same
     sub = order[in_group]                                   # rows of repeated pairs
-    sub_key = key[sub]
+    sub_key = sorted_key[in_group]
+    by = np.lexsort((sub, sub_key))                         # pair, then file order
+    sub, sub_key = sub[by], sub_key[by]
+
     ident = pd.Series(sub_key * np.int64(max(n_labels, 1)) + label[sub]).duplicated().to_numpy()
     n_ident = int(ident.sum())
     # pairs that still hold more than one answer once identical repeats are set aside
     rest = sub[~ident]
-    rest_key = key[rest]
+    rest_key = sub_key[~ident]
     start = np.r_[True, rest_key[1:] != rest_key[:-1]]
     group = np.cumsum(start) - 1
     size = np.bincount(group)
     multi = size[group] > 1
     n_pairs = int((size > 1).sum())
     n_repeats = int(multi.sum()) - n_pairs
-    drop = sub[ident]
+    keep_identical = duplicates == "keep" and policy in ("keep", "error")
+    drop = sub[ident] if not keep_identical else sub[:0]
     dropped = 0
     if n_pairs:
-        later = rest[multi & ~start]                        # a second, different answer
-        pos = int(later.min())
-        p_key = key[pos]
+        second = multi & ~start                             # a second, different answer
+        first_at = int(np.argmin(rest[second]))
+        pos, p_key = int(rest[second][first_at]), rest_key[second][first_at]
         pair_rows = np.sort(sub[sub_key == p_key])
         shown = ", ".join(f"row {int(rows[r]):,}: {label_values[label[r]]!r}"
                           for r in pair_rows[:4]) + (", ..." if len(pair_rows) > 4 else "")
@@ -160,7 +199,12 @@ def resolve_repeats(
             f"again with a different answer on {n_pairs:,} (item, annotator) pair(s) (first: "
             f"annotator {ann_name!r} on item {item_name!r}, {shown}); {what}",
             RepeatedJudgmentWarning, stacklevel=stacklevel + 1)
-    if n_ident:
+    if n_ident and keep_identical:
+        warnings.warn(
+            f"{source}: kept {n_ident:,} identical repeated judgment(s) (same item_id, "
+            f"annotator_id and label) as independent ratings (duplicates='keep')",
+            DuplicateJudgmentWarning, stacklevel=stacklevel + 1)
+    elif n_ident:
         warnings.warn(
             f"{source}: dropped {n_ident:,} duplicate identical judgment(s) (same item_id, "
             f"annotator_id and label)", DuplicateJudgmentWarning, stacklevel=stacklevel + 1)
@@ -171,4 +215,5 @@ def resolve_repeats(
         mask[drop] = False
         keep = np.flatnonzero(mask)
     return keep, RepeatStats(duplicates=n_ident, repeats=n_repeats, repeated_pairs=n_pairs,
-                             dropped=dropped, policy=policy)
+                             dropped=dropped, policy=policy,
+                             duplicates_kept=keep_identical and n_ident > 0)

@@ -30,7 +30,7 @@ from insights.data.contract import (
     SchemaError,
     where,
 )
-from insights.data.repeats import RepeatStats, check_policy, resolve_repeats
+from insights.data.repeats import RepeatStats, check_duplicates, check_policy, resolve_repeats
 
 __all__ = ["LabelCodes", "validate", "validate_arrow", "validate_labels", "validate_gold",
            "validate_annotators", "validate_items"]
@@ -103,13 +103,52 @@ def _clean_text(table: pa.Table, col: str, source: str, names: Names, what: str
     return trimmed
 
 
+def _clean_dictionary(table: pa.Table, col: str, source: str, names: Names, what: str
+                      ) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """A dictionary-encoded id/label column: its values stripped (merging values equal once
+    stripped), nulls and empty values reported at their first row. Returns the codes, the
+    distinct values and the Arrow string values the codes index."""
+    arr = table.column(col).combine_chunks()
+    if isinstance(arr, pa.ChunkedArray):  # pragma: no cover - pyarrow < 17
+        arr = arr.chunk(0)
+    indices = arr.indices
+    if indices.null_count:
+        pos = _first_true(pc.is_null(indices))
+        raise SchemaError(
+            f"{where(source, _row(table, pos))}: column {names.show(col)} is empty; expected "
+            f"a non-empty {what}", source=source, row=_row(table, pos),
+            column=names.user(col), value=None)
+    values = arr.dictionary
+    if not pa.types.is_string(values.type):
+        values = _as_text(pa.table({col: values, "_row": pa.array(
+            np.zeros(len(values), dtype=np.int64))}), col, source, names)
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    trimmed = pc.utf8_trim_whitespace(values)
+    merged = trimmed.dictionary_encode()
+    remap = merged.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    codes = remap[indices.to_numpy(zero_copy_only=False)]
+    uniq = merged.dictionary
+    empty = np.flatnonzero(pc.equal(uniq, "").to_numpy(zero_copy_only=False))
+    if empty.size:
+        hit = np.flatnonzero(np.isin(codes, empty))
+        if hit.size:
+            pos = int(hit[0])
+            raise SchemaError(
+                f"{where(source, _row(table, pos))}: column {names.show(col)} is empty; "
+                f"expected a non-empty {what}", source=source, row=_row(table, pos),
+                column=names.user(col), value=values[int(indices[pos].as_py())].as_py())
+    return codes, uniq.to_numpy(zero_copy_only=False).astype(object), uniq
+
+
 def _check_labels(table: pa.Table, codes: np.ndarray, values: np.ndarray, source: str,
                   names: Names, label_set: Sequence[str] | None, origin: str) -> None:
     """Missing-value strings and labels outside the declared set, checked on the distinct
     values, then located at their first row."""
     declared = None if label_set is None else {str(x) for x in label_set}
-    missing = np.array([str(v).lower() in MISSING_LABELS and (declared is None or v not in declared)
-                        for v in values], dtype=bool)
+    used = np.bincount(codes, minlength=len(values)) > 0  # a dictionary may hold unused values
+    missing = used & np.array([str(v).lower() in MISSING_LABELS
+                               and (declared is None or v not in declared) for v in values],
+                              dtype=bool)
     if missing.any():
         pos = int(np.flatnonzero(np.isin(codes, np.flatnonzero(missing)))[0])
         v = values[codes[pos]]
@@ -119,7 +158,7 @@ def _check_labels(table: pa.Table, codes: np.ndarray, values: np.ndarray, source
             f"declare {v!r} in the label set if it is a class)",
             source=source, row=_row(table, pos), column=names.user("label"), value=v)
     if declared is not None:
-        outside = np.array([v not in declared for v in values], dtype=bool)
+        outside = used & np.array([v not in declared for v in values], dtype=bool)
         if outside.any():
             pos = int(np.flatnonzero(np.isin(codes, np.flatnonzero(outside)))[0])
             v = values[codes[pos]]
@@ -260,6 +299,18 @@ def _check_gold(df: pd.DataFrame, source: str, names: Names) -> pd.DataFrame:
     return df.loc[~df.duplicated("item_id", keep="first").to_numpy()]
 
 
+def check_required(table: pa.Table, kind: str, source: str, names: Names) -> None:
+    """A missing required column is an error naming it (as the user calls it)."""
+    missing = [c for c in REQUIRED[kind] if c not in table.column_names]
+    if missing:
+        found = [c if c not in names.mapping else names.user(c)
+                 for c in table.column_names if c != "_row"]
+        raise SchemaError(
+            f"{source}: missing required column {names.show(missing[0])} (found columns "
+            f"{found}; a {kind} table needs {[names.user(c) for c in REQUIRED[kind]]})",
+            source=source, column=names.user(missing[0]))
+
+
 def validate_arrow(
     table: pa.Table,
     kind: str,
@@ -271,6 +322,7 @@ def validate_arrow(
     repeats: str | None = "keep",
     date_format: str | None = None,
     stacklevel: int = 2,
+    duplicates: str | None = "drop",
 ) -> tuple[pd.DataFrame, LabelCodes | None]:
     """Validate an Arrow table of the given kind (columns already mapped, ``_row`` present).
 
@@ -281,25 +333,27 @@ def validate_arrow(
         raise ValueError(f"kind must be one of {TABLES}, got {kind!r}")
     names = names or Names()
     policy = check_policy(repeats)
+    duplicates = check_duplicates(duplicates)
     if "_row" not in table.column_names:
         table = table.add_column(0, "_row", pa.array(np.arange(1, table.num_rows + 1)))
     if table.num_rows == 0:
         raise SchemaError(f"{source} is empty: expected at least one row with columns "
                           f"{', '.join(names.user(c) for c in REQUIRED[kind])}", source=source)
-    missing = [c for c in REQUIRED[kind] if c not in table.column_names]
-    if missing:
-        found = [c if c not in names.mapping else names.user(c)
-                 for c in table.column_names if c != "_row"]
-        raise SchemaError(
-            f"{source}: missing required column {names.show(missing[0])} (found columns "
-            f"{found}; a {kind} table needs {[names.user(c) for c in REQUIRED[kind]]})",
-            source=source, column=names.user(missing[0]))
+    check_required(table, kind, source, names)
     text_cols = (*ID_COLUMNS[kind], *(("label",) if "label" in REQUIRED[kind] else ()))
-    clean = {c: _clean_text(table, c, source, names, c) for c in text_cols}
-    for c, arr in clean.items():
-        table = table.set_column(table.column_names.index(c), c, arr)
+    clean: dict[str, pa.ChunkedArray] = {}
+    coded: dict[str, tuple[np.ndarray, np.ndarray, pa.Array]] = {}
+    for c in text_cols:
+        if pa.types.is_dictionary(table.column(c).type):
+            coded[c] = _clean_dictionary(table, c, source, names, c)
+            continue
+        clean[c] = _clean_text(table, c, source, names, c)
+        table = table.set_column(table.column_names.index(c), c, clean[c])
     codes = None
-    if "label" in clean:
+    if "label" in coded:
+        lab_codes, lab_values, _ = coded["label"]
+        _check_labels(table, lab_codes, lab_values, source, names, label_set, label_set_origin)
+    elif "label" in clean:
         lab_codes, lab_values = _dictionary(clean["label"])
         _check_labels(table, lab_codes, lab_values, source, names, label_set, label_set_origin)
     times = {c: _parse_times(table, c, source, names, date_format)
@@ -307,27 +361,34 @@ def validate_arrow(
     numbers = {c: _parse_numbers(table, c, source, names)
                for c in NUMBER_COLUMNS[kind] if c in table.column_names}
     if kind == "labels":
-        if table.num_rows >= THREADED_ROWS:
+        def encoded(c):
+            return coded[c][:2] if c in coded else _dictionary(clean[c])
+
+        if table.num_rows >= THREADED_ROWS and "annotator_id" not in coded:
             with ThreadPoolExecutor(1) as pool:  # dictionary encoding releases the GIL
-                fut = pool.submit(_dictionary, clean["item_id"])
-                ann, ann_ids = _dictionary(clean["annotator_id"])
+                fut = pool.submit(encoded, "item_id")
+                ann, ann_ids = encoded("annotator_id")
                 item, item_ids = fut.result()
         else:
-            item, item_ids = _dictionary(clean["item_id"])
-            ann, ann_ids = _dictionary(clean["annotator_id"])
+            item, item_ids = encoded("item_id")
+            ann, ann_ids = encoded("annotator_id")
         t = times.get("labeled_at")
         keep, stats = resolve_repeats(
             item, ann, lab_codes, table.column("_row").to_numpy(),
             n_annotators=len(ann_ids), n_labels=len(lab_values), item_ids=item_ids,
             annotator_ids=ann_ids, label_values=lab_values,
             times=None if t is None else t.array.as_unit("ns").asi8,
-            policy=policy, source=source, names=names, stacklevel=stacklevel + 1)
+            policy=policy, duplicates=duplicates, source=source, names=names,
+            stacklevel=stacklevel + 1)
         if keep is not None:
             table = table.take(pa.array(keep))
             item, ann, lab_codes = item[keep], ann[keep], lab_codes[keep]
+            coded = {c: (v[0][keep], v[1], v[2]) for c, v in coded.items()}
             times = {c: s.iloc[keep].reset_index(drop=True) for c, s in times.items()}
             numbers = {c: v[keep] for c, v in numbers.items()}
         codes = LabelCodes(item, item_ids, ann, ann_ids, lab_codes, lab_values, stats)
+    for c, (cc, _, uniq) in coded.items():  # decode to text: the tables hold strings
+        table = table.set_column(table.column_names.index(c), c, uniq.take(pa.array(cc)))
     df = table.drop_columns([*times, *numbers]).to_pandas()
     for c, s in times.items():
         df[c] = s.array
@@ -366,7 +427,7 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
              label_set: Sequence[str] | None = None,
              label_set_origin: str = "the label_set parameter",
              allow_repeats: bool | None = None, repeats: str | None = None,
-             date_format: str | None = None) -> pd.DataFrame:
+             date_format: str | None = None, duplicates: str = "drop") -> pd.DataFrame:
     """Validate a pandas table of the given kind; returns a clean copy (inputs are not touched).
 
     Parameters
@@ -386,13 +447,15 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
         Deprecated spelling: ``True`` is ``repeats="keep"``, ``False`` is ``"error"``.
     date_format : str, optional
         ``strftime`` format of text timestamps (default ISO 8601 only).
+    duplicates : {"drop", "keep"}, default "drop"
+        Identical repeated judgments: dropped with a warning, or kept as independent ratings.
     """
     if repeats is None:
         repeats = "keep" if allow_repeats is None or allow_repeats else "error"
     table = _from_pandas(df, kind)
     out, _ = validate_arrow(table, kind, source=source or f"{kind} table", label_set=label_set,
                             label_set_origin=label_set_origin, repeats=repeats,
-                            date_format=date_format, stacklevel=3)
+                            date_format=date_format, stacklevel=3, duplicates=duplicates)
     return out
 
 
