@@ -14,10 +14,10 @@ with string ids (``item_id``, ``annotator_id``, ``label``), rows shuffled, writt
 ``data/bench/`` (ignored by git) and reused.
 
 Each command runs in its own child process (``python -m insights aggregate LOG --method M
---out OUT.parquet``: load, validate, encode, fit, write); the script reports its wall time
-and peak resident memory (``getrusage(RUSAGE_CHILDREN).ru_maxrss`` measured by a launcher
-process, so only that command counts). Timings on a shared machine are noisy: compare the
-numbers of one run.
+--out OUT.parquet``: load, validate, encode, fit, write); the script reports its wall
+time, CPU time (user + system) and peak resident memory (``getrusage(RUSAGE_CHILDREN)`` measured
+by a launcher process, so only that command counts). Timings on a shared machine are noisy:
+compare the numbers of one run; CPU time suffers less from other processes than wall time.
 """
 
 from __future__ import annotations
@@ -96,18 +96,31 @@ def child(argv: list[str]) -> None:
     t0 = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"wall_s": wall, "peak_mb": peak, "status": proc.returncode,
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = usage.ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+                      "peak_mb": peak, "status": proc.returncode,
                       "stdout": proc.stdout[-2000:], "stderr": proc.stderr[-2000:]}))
 
 
-def measure(log: Path, method: str | None, out: Path) -> dict:
+def measure(log: Path, method: str | None, out: Path, src: Path | None = None) -> dict:
+    """Run the command with ``src`` first on the path (default: this checkout's src/)."""
+    import os
+
     cmd = [sys.executable, "-m", "insights", "aggregate", str(log), "--out", str(out)]
     if method:
         cmd += ["--method", method]
+    env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src")}
     env_cmd = [sys.executable, __file__, "--child", json.dumps(cmd)]
-    res = subprocess.run(env_cmd, capture_output=True, text=True, cwd=ROOT, check=True)
+    res = subprocess.run(env_cmd, capture_output=True, text=True, cwd=ROOT, check=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _row(label: str, rows: int, r: dict) -> None:
+    print(f"| {label} | {rows:,} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+          f"{r['peak_mb'] / 1024:.2f} | {r['status']} |", flush=True)
+    if r["status"] != 0:
+        print("    " + " ".join(r["stderr"].split())[-400:], flush=True)
 
 
 def main() -> None:
@@ -117,6 +130,9 @@ def main() -> None:
     ap.add_argument("--methods", default="dawid-skene,default",
                     help="comma list of --method values ('default': no --method)")
     ap.add_argument("--data-dir", default=str(ROOT / "data" / "bench"))
+    ap.add_argument("--baseline", help="another checkout's src/ (e.g. /work/main/src): also "
+                    "time it and this checkout on a log without re-labels (which the baseline "
+                    "may refuse), --method dawid-skene, for a ratio in the same run")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -134,20 +150,30 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, Python "
           f"{platform.python_version()}")
     print()
-    print("| command | judgments | wall time (s) | peak RSS (GB) | status |")
-    print("|---|---:|---:|---:|---|")
+    print("| command | judgments | wall time (s) | CPU time (s) | peak RSS (GB) | status |")
+    print("|---|---:|---:|---:|---:|---|")
     for method in args.methods.split(","):
         m = None if method == "default" else method
         out = Path(args.data_dir) / f"aggregate_{method}.parquet"
         r = measure(log, m, out)
-        label = f"aggregate --method {m}" if m else "aggregate (default method)"
-        print(f"| `{label}` | {rows:,} | {r['wall_s']:.1f} | {r['peak_mb'] / 1024:.2f} | "
-              f"{r['status']} |", flush=True)
-        if r["status"] != 0:
-            print(r["stderr"], file=sys.stderr)
-        else:
+        label = f"`aggregate --method {m}`" if m else "`aggregate` (default method)"
+        _row(label + f", {args.repeat_share:.0%} re-labels", rows, r)
+        if r["status"] == 0:
             for line in r["stderr"].splitlines():
                 print(f"    stderr: {line}")
+    if args.baseline:
+        plain = Path(args.data_dir) / f"labels_{n}_rep0.parquet"
+        generate(n, plain, 0.0)
+        plain_rows = pq.ParquetFile(plain).metadata.num_rows
+        out = Path(args.data_dir) / "aggregate_plain.parquet"
+        ours = measure(plain, "dawid-skene", out)
+        base = measure(plain, "dawid-skene", out, src=Path(args.baseline))
+        _row("`aggregate --method dawid-skene`, no re-labels, this checkout", plain_rows, ours)
+        _row(f"same, baseline {args.baseline}", plain_rows, base)
+        if ours["status"] == 0 and base["status"] == 0:
+            print(f"\nbaseline / this checkout: wall time x{base['wall_s'] / ours['wall_s']:.2f}, "
+                  f"CPU time x{base['cpu_s'] / ours['cpu_s']:.2f}, "
+                  f"peak RSS x{base['peak_mb'] / ours['peak_mb']:.2f} (same run)")
 
 
 if __name__ == "__main__":

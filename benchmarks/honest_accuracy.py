@@ -78,10 +78,10 @@ def main(argv=None) -> int:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, r in table.iterrows():
         if np.isnan(r.estimate):
-            print(f"| {name} | {r.gold_given} | {pct(r.old_headline)} | not estimated (< 30 "
+            print(f"| {name} | {int(r.gold_given)} | {pct(r.old_headline)} | not estimated (< 30 "
                   f"gold) | {pct(r.kept_back_accuracy)} | – | – |")
             continue
-        print(f"| {name} | {r.gold_given} | {pct(r.old_headline)} | {pct(r.estimate)} "
+        print(f"| {name} | {int(r.gold_given)} | {pct(r.old_headline)} | {pct(r.estimate)} "
               f"({pct(r.lower)} to {pct(r.upper)}) | {pct(r.kept_back_accuracy)} | "
               f"{100 * r.error:+.1f} | {100 * r.mean_abs_error:.1f}, "
               f"{r.coverage:.0%} |")

@@ -228,3 +228,11 @@ def test_empty_inputs_say_so():
     assert "no teams" in plots.scorecard(scorecard_data().iloc[:0]).alt
     ax = mfigure.Figure().add_subplot()
     assert plots.model_disagreement(disagreement_data().iloc[:0], ax=ax).ax is ax
+
+
+def test_label_mix_draws_one_panel_into_a_given_ax():
+    fig = mfigure.Figure()
+    ax = fig.add_subplot()
+    out = plots.label_mix(series_data(jump_at=6), findings_data(since=_weeks()[6]), ax=ax)
+    assert out.ax is ax and fig.axes == [ax] and {"ok", "spam"} <= {
+        ln.get_label() for ln in ax.get_lines()}

@@ -177,3 +177,11 @@ def test_pseudonymize_categorical_ids_and_annotators_only_ids():
     out = privacy.pseudonymize(Dataset(labels=labels, annotators=annotators), KEY)
     assert out.labels["annotator_id"].tolist() == [privacy.pseudonym(i, KEY) for i in "xy"]
     assert out.annotators["annotator_id"].tolist() == [privacy.pseudonym(i, KEY) for i in "zx"]
+
+
+def test_pseudonymize_refuses_short_pseudonyms():
+    labels = pd.DataFrame({"item_id": ["i1"], "annotator_id": ["a"], "label": ["ok"]})
+    with pytest.raises(ValueError, match="bits >= 64"):
+        privacy.pseudonymize(Dataset(labels=labels), KEY, bits=32)
+    assert privacy.pseudonymize(Dataset(labels=labels), KEY, bits=128).labels[
+        "annotator_id"].str.len().iat[0] == 4 + 32

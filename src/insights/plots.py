@@ -486,7 +486,7 @@ def _share_cells(series: pd.DataFrame, findings: pd.DataFrame | None, max_panels
 
 
 def label_mix(series: pd.DataFrame, findings: pd.DataFrame | None = None, *,
-              max_classes: int = 6, max_panels: int = 4, fig=None) -> Figure:
+              max_classes: int = 6, max_panels: int = 4, fig=None, ax=None) -> Figure:
     """Weekly share of final labels per class, with the label-share changes found marked.
 
     One panel per market (or market/queue) in which a class's share of final labels changed
@@ -504,20 +504,26 @@ def label_mix(series: pd.DataFrame, findings: pd.DataFrame | None = None, *,
         ``TrendReport.findings``.
     fig : matplotlib.figure.Figure, optional
         An empty figure to draw the panels into (default: a new one).
+    ax : matplotlib.axes.Axes, optional
+        Draw only the first panel, into this Axes.
     """
     title = "Weekly label mix (share of final labels)"
     has = len(series) and "n_final" in series and series["n_final"].notna().any()
-    cells = _share_cells(series, findings, max_panels) if has else []
+    cells = _share_cells(series, findings, 1 if ax is not None else max_panels) if has else []
     if not cells:
-        return _empty(title, "no weekly label mix in this period")
+        return _empty(title, "no weekly label mix in this period", ax)
     finals = [c for c in series.columns if c.startswith("final_")]
     # one colour per class in every panel, the most frequent classes first
     order = series[finals].sum().sort_values(ascending=False, kind="stable").index
     colours = dict(zip(order, sns.color_palette("colorblind", len(order)), strict=True))
     parts = []
     with _style("whitegrid"):
-        fig, axes, owned = _grid(fig, len(cells), 2, lambda r, c: (5 * c, 3.2 * r + 0.8),
-                                 sharey=True)
+        single = ax
+        if single is not None:
+            fig, axes, owned = single.get_figure(root=True), np.array([[single]]), False
+        else:
+            fig, axes, owned = _grid(fig, len(cells), 2, lambda r, c: (5 * c, 3.2 * r + 0.8),
+                                     sharey=True)
         for ax, (level, market, queue) in zip(axes.ravel(), cells, strict=False):
             t = series[(series["level"] == level) & (series["market"].astype(str) == str(market))
                        & (series["queue"].astype(str) == str(queue))].sort_values("week_start")
@@ -559,9 +565,10 @@ def label_mix(series: pd.DataFrame, findings: pd.DataFrame | None = None, *,
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
             if changed.empty:
                 parts.append(f"{where}: no significant change of label shares")
-        for ax in axes.ravel()[len(cells):]:
-            ax.set_axis_off()
-        fig.suptitle(title)
+        for spare in axes.ravel()[len(cells):]:
+            spare.set_axis_off()
+        if single is None:
+            fig.suptitle(title)
     alt = ("Line charts of the weekly share of final labels per class, one panel per market or "
            "queue; thick lines and dashed markers show where a class's share changed. "
            + "; ".join(parts) + ".")

@@ -262,12 +262,18 @@ def pseudonymize(ds: Dataset, key: bytes, *, bits: int = 64) -> Dataset:
     ``items``, ``label_set``, ``fingerprint`` and ``sources`` are carried over unchanged. The
     input dataset is not modified.
 
+    ``bits`` must be at least 64 here (the dataset is meant to be shared; shorter pseudonyms
+    are for tests and demonstrations through :func:`pseudonym_map`).
+
     Raises
     ------
     PseudonymCollision
         See :func:`pseudonym_map`.
     """
     import pyarrow as pa
+
+    if _check_bits(bits) < 16:
+        raise ValueError(f"pseudonymize needs bits >= 64 (shared outputs), got {bits}")
 
     from insights import data as _data
 

@@ -218,3 +218,25 @@ def test_prepared_encoding_equals_a_fresh_one(tmp_path):
     fresh = data.encode(ds.labels, gold=ds.gold, classes=ds.label_set)
     for name in ("item_ids", "annotator_ids", "classes", "item", "annotator", "label", "gold"):
         np.testing.assert_array_equal(getattr(pre, name), getattr(fresh, name))
+
+
+def test_items_text_with_quoted_line_breaks(tmp_path):
+    write(tmp_path, "labels.csv", "item_id,annotator_id,label\ni1,a1,ok\ni2,a1,ok\n")
+    write(tmp_path, "items.csv", 'item_id,text\ni1,"two\nlines"\ni2,plain\n')
+    ds = data.load(tmp_path)
+    assert ds.items.set_index("item_id").loc["i1", "text"] == "two\nlines"
+
+
+def test_duplicate_parquet_columns(tmp_path):
+    t = pa.Table.from_arrays([pa.array(["i1"]), pa.array(["a1"]), pa.array(["x"]),
+                              pa.array(["y"])], names=["item_id", "annotator_id", "label",
+                                                       "label"])
+    pq.write_table(t, tmp_path / "labels.parquet")
+    with pytest.raises(SchemaError, match="labels.parquet schema: column 'label' appears twice"):
+        data.load(tmp_path / "labels.parquet")
+
+
+def test_mapping_onto_an_existing_contract_column_is_refused(tmp_path):
+    p = write(tmp_path, "labels.csv", "item_id,item,annotator_id,label\ni1,x,a1,ok\n")
+    with pytest.raises(SchemaError, match="has both the column 'item_id' and 'item'"):
+        data.load(p, columns={"item_id": "item"})

@@ -242,3 +242,28 @@ def test_validate_defaults_to_keep_and_allow_repeats_false_is_error():
         assert len(data.validate(df, "labels")) == 2
     with pytest.raises(SchemaError):
         data.validate(df, "labels", allow_repeats=False)
+
+
+# -- Dawid & Skene's own data: observer 1 rated every patient three times ----------------------
+def test_dawid_skene_1979_reproduced_through_load_with_duplicates_kept():
+    """``repeats="keep", duplicates="keep"`` reads D&S's anaesthesia data as the paper does
+    (every rating a count) and reproduces the reference EM's class marginals
+    [0.40, 0.42, 0.11, 0.07] and log-likelihood -192.89 (reference_estimates.md, printed to
+    two decimals: tolerance 0.005). Dropping identical repeats (the default) changes them."""
+    from tests.shared import SHARED_DATASETS
+
+    folder = SHARED_DATASETS / "ds1979_anesthesia"
+    if not (folder / "labels.csv").exists():
+        pytest.skip("ds1979_anesthesia not found")
+    cols = {"item_id": "item", "annotator_id": "annotator"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kept = data.load(folder, columns=cols, duplicates="keep")
+        dropped = data.load(folder, columns=cols)
+    assert len(kept.labels) == 315 and len(dropped.labels) == 315 - 77
+    assert kept.repeat_stats.duplicates == 77 and kept.repeat_stats.duplicates_kept
+    model = DawidSkene(alpha=0, shrinkage=0).fit(kept)
+    np.testing.assert_allclose(model.priors_.to_numpy(), [0.40, 0.42, 0.11, 0.07], atol=0.005)
+    assert abs(model.log_likelihood_[-1] - (-192.89)) < 0.01
+    other = DawidSkene(alpha=0, shrinkage=0).fit(dropped)
+    assert np.abs(other.priors_.to_numpy() - [0.40, 0.42, 0.11, 0.07]).max() > 0.005

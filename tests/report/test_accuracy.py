@@ -99,3 +99,18 @@ def test_estimate_against_kept_back_gold(name):
     assert r["lower"] <= r["kept_back_accuracy"] <= r["upper"], r
     if r["gold_given"] >= 400:
         assert abs(r["error"]) <= 0.02, r
+
+
+def test_isotonic_step_matches_scikit_learn():
+    # PAV from scipy with ties pooled and clipped interpolation is scikit-learn's
+    # IsotonicRegression(out_of_bounds="clip"): the same function on the same data
+    from sklearn.isotonic import IsotonicRegression
+
+    from insights.report.accuracy import _isotonic
+
+    rng = np.random.default_rng(0)
+    conf = np.round(rng.random(300), 2)  # ties, as posteriors of items with equal votes
+    correct = rng.random(300) < conf
+    at = rng.random(50) * 1.2 - 0.1  # inside and outside the fitted range
+    ref = IsotonicRegression(out_of_bounds="clip").fit(conf, correct.astype(float))
+    np.testing.assert_allclose(_isotonic(conf, correct, at), ref.predict(at), atol=1e-12)

@@ -38,6 +38,30 @@ def test_every_section_module_follows_the_contract(report):
             assert len(df), f"{m.KEY}: empty table {caption!r}"
 
 
+def test_a_failing_section_says_so_and_the_others_render(operation, monkeypatch, caplog):
+    from insights.report.sections import forecast
+
+    def broken(ctx):
+        raise RuntimeError("annotator AA-good-1 broke it")
+
+    monkeypatch.setattr(forecast, "build", broken)
+    r = build_report(aa_params(operation, method="majority"))
+    result = r.sections["forecast"]
+    assert result.data["error"] == "RuntimeError" and "could not be computed" in result.note
+    assert "AA-good-1" not in result.note  # the exception text stays in the log
+    assert "AA-good-1" in caplog.text
+    assert r.sections["scorecard"].tables  # the others are there
+
+
+def test_every_shown_table_has_human_headers_and_declared_kinds(report):
+    for key, result in report.sections.items():
+        for caption, df in result.tables.items():
+            kinds = df.attrs.get("kinds", {})
+            for col in df.columns:
+                assert "_" not in str(col), f"{key}/{caption}: snake_case header {col!r}"
+                assert col in kinds, f"{key}/{caption}: no kind declared for {col!r}"
+
+
 def test_findings_most_important_first_and_link_to_sections(report):
     f = report.findings
     order = f["severity"].map({"alert": 0, "watch": 1, "info": 2})

@@ -46,6 +46,7 @@ def minimal_log(folder, *, gold: bool = False, teams: int = 0, times: bool = Fal
 def render(folder, **params):
     report = build_report(ReportParams(data_source=str(folder), pseudonymize=False, **params))
     pages = {k: section_html(s) for k, s in report.sections.items()}
+    assert not {k: s.data["error"] for k, s in report.sections.items() if "error" in s.data}
     for key, page in pages.items():
         assert page, f"section {key} shows nothing"
         # never a table with a header and no rows
@@ -66,6 +67,9 @@ def test_minimal_log_renders_every_section(tmp_path, gold):
     assert "annotators are ranked instead" in pages["scorecard"]
     # the spammer who always says 'b' ranks last (4 annotators ~90% right against one at ~33%)
     assert card["annotator"].iat[-1] == "w4"
+    alerts = report.findings[report.findings["severity"] == "alert"]["finding"]
+    assert any(f.startswith("Annotator w4 is below") for f in alerts), alerts.tolist()
+    assert not any(f.startswith(("Annotator w0", "Annotator w1")) for f in alerts)
     # no timestamps: trends and forecast say in one sentence which column enables them
     for key in ("trends", "forecast"):
         note = report.sections[key].note

@@ -78,10 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from insights.data import SchemaError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warning
+        parser = build_parser()
+        args = parser.parse_args(argv)
         try:
             return args.func(args)
         except BrokenPipeError:

@@ -57,6 +57,10 @@ def add_data_options(p: argparse.ArgumentParser, *, label_set: bool = True) -> N
                    help="an annotator who judged an item again with a different answer: keep "
                         "every answer (default), only the last or first (by labeled_at, else "
                         "file order), or error")
+    p.add_argument("--duplicates", choices=["drop", "keep"], default="drop",
+                   help="identical repeated judgments (same item, annotator, label): drop "
+                        "them with a warning (default) or keep them as independent ratings "
+                        "(with --repeats keep: Dawid & Skene's counts)")
     p.add_argument("--encoding", default="utf-8", help="text encoding of CSV files "
                    "(default utf-8)")
     p.add_argument("--date-format", help="strftime format of timestamps (default ISO 8601), "
@@ -66,7 +70,7 @@ def add_data_options(p: argparse.ArgumentParser, *, label_set: bool = True) -> N
 def load_data(path: str, gold: str | None = None, annotators: str | None = None,
               label_set: str | None = None, *, columns: str | None = None,
               repeats: str = "keep", encoding: str = "utf-8", date_format: str | None = None,
-              market: str | None = None):
+              market: str | None = None, duplicates: str = "drop"):
     """:func:`insights.data.load` with the command line's options (comma lists as text)."""
     from insights import data
 
@@ -74,7 +78,7 @@ def load_data(path: str, gold: str | None = None, annotators: str | None = None,
         path, gold=gold, annotators=annotators,
         label_set=parse_label_set(label_set), label_set_origin="--label-set",
         columns=parse_columns(columns), repeats=repeats, encoding=encoding,
-        date_format=date_format, market=market,
+        date_format=date_format, market=market, duplicates=duplicates,
     )
 
 
@@ -86,7 +90,8 @@ def load_args(args: argparse.Namespace, path: str, *, gold: str | None = None,
                      columns=getattr(args, "columns", None),
                      repeats=getattr(args, "repeats", "keep") or "keep",
                      encoding=getattr(args, "encoding", "utf-8") or "utf-8",
-                     date_format=getattr(args, "date_format", None))
+                     date_format=getattr(args, "date_format", None),
+                     duplicates=getattr(args, "duplicates", "drop") or "drop")
 
 
 def _input_files(inputs: Iterable[str | os.PathLike | None]) -> list[Path]:

@@ -51,7 +51,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"repeats: {st.repeats:,} repeated judgment(s) with a different answer on "
           f"{st.repeated_pairs:,} (item, annotator) pair(s) (--repeats {st.policy}"
           + (f": {st.dropped:,} dropped" if st.dropped else "") + f"); {st.duplicates:,} "
-          f"identical duplicate(s) dropped")
+          f"identical duplicate(s) " + ("kept (--duplicates keep)" if st.duplicates_kept
+                                        else "dropped"))
     for name in ("gold", "annotators", "items"):
         table = getattr(ds, name)
         if table is not None:

@@ -22,8 +22,8 @@ from insights.data.contract import (
 from insights.data.dataset import Dataset, fingerprint_frames, sha256_files
 from insights.data.encoding import Encoded, gold_codes
 from insights.data.read import apply_columns, read_raw, resolve_paths
-from insights.data.repeats import RepeatStats, check_policy
-from insights.data.validation import LabelCodes, validate_arrow
+from insights.data.repeats import RepeatStats, check_duplicates, check_policy
+from insights.data.validation import LabelCodes, check_required, validate_arrow
 
 __all__ = ["load", "read_table"]
 
@@ -31,7 +31,8 @@ __all__ = ["load", "read_table"]
 def read_table(path: str | Path, kind: str, *, label_set: Sequence[str] | None = None,
                label_set_origin: str = "the label_set parameter",
                columns: Mapping[str, str] | None = None, encoding: str = "utf-8",
-               date_format: str | None = None, repeats: str | None = "keep") -> pd.DataFrame:
+               date_format: str | None = None, repeats: str | None = "keep",
+               duplicates: str = "drop") -> pd.DataFrame:
     """Read one table from CSV (optionally gzip) or Parquet and validate it.
 
     Parameters
@@ -42,7 +43,7 @@ def read_table(path: str | Path, kind: str, *, label_set: Sequence[str] | None =
         Declared labels; any other label is an error.
     label_set_origin : str
         Where the label set was declared, quoted in error messages.
-    columns, encoding, date_format, repeats
+    columns, encoding, date_format, repeats, duplicates
         As in :func:`load`.
 
     Returns
@@ -59,7 +60,8 @@ def read_table(path: str | Path, kind: str, *, label_set: Sequence[str] | None =
     table, names = read_raw(path, kind, columns=columns, encoding=encoding)
     df, _ = validate_arrow(table, kind, source=Path(path).name, names=names,
                            label_set=label_set, label_set_origin=label_set_origin,
-                           repeats=repeats, date_format=date_format, stacklevel=3)
+                           repeats=repeats, date_format=date_format, stacklevel=3,
+                           duplicates=duplicates)
     return df
 
 
@@ -161,6 +163,7 @@ def load(
     repeats: str = "keep",
     encoding: str = "utf-8",
     date_format: str | None = None,
+    duplicates: str = "drop",
 ) -> Dataset:
     """Load and validate a dataset.
 
@@ -195,6 +198,12 @@ def load(
     date_format : str, optional
         ``strftime`` format of text timestamps (e.g. ``"%d/%m/%Y"``); default: ISO 8601 only,
         so an ambiguous date such as ``03/04/2026`` is an error rather than a guess.
+    duplicates : {"drop", "keep"}, default "drop"
+        Identical repeats (same item, annotator and label): dropped with a warning that
+        counts them (DESIGN.md), or kept as independent ratings. With ``repeats="keep"``,
+        ``duplicates="keep"`` gives Dawid & Skene's (1979) counts exactly (their anaesthesia
+        data has observer 1 rating each patient three times); ``"drop"`` under-counts the
+        answer an annotator repeated.
 
     Returns
     -------
@@ -213,6 +222,7 @@ def load(
     """
     columns = check_columns_mapping(columns)
     check_policy(repeats)
+    check_duplicates(duplicates)
     paths = resolve_paths(source, labels=labels, gold=gold, annotators=annotators,
                           items=items, need_labels=query is None)
     names = Names(columns)
@@ -236,10 +246,12 @@ def load(
         sources["labels"] = query
     if "labels" not in raw:
         raise SchemaError("no labels given: pass a directory, a labels file or a query")
-    if market is not None:
-        raw = _select_market(raw, market, names)
     source_name = {k: (Path(v).name if k in paths and not (k == "labels" and query is not None)
                        else "query result") for k, v in sources.items()}
+    for kind, table in raw.items():
+        check_required(table, kind, source_name[kind], names)
+    if market is not None:
+        raw = _select_market(raw, market, names)
     tables: dict[str, pd.DataFrame | None] = dict.fromkeys(TABLES)
     codes = None
     for kind in ("labels", "gold", "annotators", "items"):
@@ -249,7 +261,7 @@ def load(
             raw[kind], kind, source=source_name[kind], names=names,
             label_set=label_set if kind in ("labels", "gold") else None,
             label_set_origin=label_set_origin, repeats=repeats, date_format=date_format,
-            stacklevel=3)
+            stacklevel=3, duplicates=duplicates)
         raw[kind] = None  # free the Arrow copy
         if kind == "labels":
             codes = c

@@ -168,6 +168,8 @@ def _read_csv(path: Path, kind: str, encoding: str, dictionary: tuple[str, ...] 
             path,
             read_options=pacsv.ReadOptions(encoding=encoding, column_names=header,
                                            skip_rows=1),
+            # content tables may quote text with line breaks; labels stay on the fast path
+            parse_options=pacsv.ParseOptions(newlines_in_values=kind != "labels"),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: _DICT if c in dictionary else pa.string() for c in header},
                 strings_can_be_null=False,

@@ -39,7 +39,7 @@ from insights.data.contract import (
     where,
 )
 
-__all__ = ["RepeatStats", "resolve_repeats", "check_policy"]
+__all__ = ["RepeatStats", "resolve_repeats", "check_policy", "check_duplicates"]
 
 
 def _group_pairs(item: np.ndarray, annotator: np.ndarray, n_items: int, n_annotators: int
@@ -70,6 +70,16 @@ class RepeatStats:
     repeated_pairs: int = 0    #: (item, annotator) pairs with more than one distinct answer
     dropped: int = 0           #: judgments the policy dropped (``last``/``first``)
     policy: str = "keep"
+    duplicates_kept: bool = False  #: identical repeats kept as ratings (duplicates="keep")
+
+
+def check_duplicates(duplicates: str | None) -> str:
+    """``drop`` (default) or ``keep``, checked."""
+    value = "drop" if duplicates is None else str(duplicates).strip().lower()
+    if value not in ("drop", "keep"):
+        raise SchemaError(f"duplicates: {duplicates!r} is not a duplicates policy; expected "
+                          f"'drop' or 'keep'", value=duplicates)
+    return value
 
 
 def check_policy(repeats: str | None) -> str:
@@ -94,6 +104,7 @@ def resolve_repeats(
     label_values: np.ndarray,
     times: np.ndarray | None = None,
     policy: str = "keep",
+    duplicates: str = "drop",
     source: str = "labels",
     names: Names | None = None,
     stacklevel: int = 2,
@@ -108,6 +119,11 @@ def resolve_repeats(
         The 1-based file row of each judgment (for messages).
     times : numpy.ndarray of int64, optional
         ``labeled_at`` as nanoseconds (NaT as the smallest int64), for ``last``/``first``.
+    duplicates : {"drop", "keep"}, default "drop"
+        Identical repeats (same item, annotator and label): dropped (DESIGN.md), or kept as
+        independent ratings too (with ``policy="keep"`` that gives Dawid & Skene's counts
+        exactly; dropping them while keeping different answers under-counts the answer an
+        annotator repeated).
 
     Returns
     -------
@@ -141,7 +157,8 @@ def resolve_repeats(
     multi = size[group] > 1
     n_pairs = int((size > 1).sum())
     n_repeats = int(multi.sum()) - n_pairs
-    drop = sub[ident]
+    keep_identical = duplicates == "keep" and policy in ("keep", "error")
+    drop = sub[ident] if not keep_identical else sub[:0]
     dropped = 0
     if n_pairs:
         second = multi & ~start                             # a second, different answer
@@ -182,7 +199,12 @@ def resolve_repeats(
             f"again with a different answer on {n_pairs:,} (item, annotator) pair(s) (first: "
             f"annotator {ann_name!r} on item {item_name!r}, {shown}); {what}",
             RepeatedJudgmentWarning, stacklevel=stacklevel + 1)
-    if n_ident:
+    if n_ident and keep_identical:
+        warnings.warn(
+            f"{source}: kept {n_ident:,} identical repeated judgment(s) (same item_id, "
+            f"annotator_id and label) as independent ratings (duplicates='keep')",
+            DuplicateJudgmentWarning, stacklevel=stacklevel + 1)
+    elif n_ident:
         warnings.warn(
             f"{source}: dropped {n_ident:,} duplicate identical judgment(s) (same item_id, "
             f"annotator_id and label)", DuplicateJudgmentWarning, stacklevel=stacklevel + 1)
@@ -193,4 +215,5 @@ def resolve_repeats(
         mask[drop] = False
         keep = np.flatnonzero(mask)
     return keep, RepeatStats(duplicates=n_ident, repeats=n_repeats, repeated_pairs=n_pairs,
-                             dropped=dropped, policy=policy)
+                             dropped=dropped, policy=policy,
+                             duplicates_kept=keep_identical and n_ident > 0)

@@ -30,7 +30,7 @@ from insights.data.contract import (
     SchemaError,
     where,
 )
-from insights.data.repeats import RepeatStats, check_policy, resolve_repeats
+from insights.data.repeats import RepeatStats, check_duplicates, check_policy, resolve_repeats
 
 __all__ = ["LabelCodes", "validate", "validate_arrow", "validate_labels", "validate_gold",
            "validate_annotators", "validate_items"]
@@ -299,6 +299,18 @@ def _check_gold(df: pd.DataFrame, source: str, names: Names) -> pd.DataFrame:
     return df.loc[~df.duplicated("item_id", keep="first").to_numpy()]
 
 
+def check_required(table: pa.Table, kind: str, source: str, names: Names) -> None:
+    """A missing required column is an error naming it (as the user calls it)."""
+    missing = [c for c in REQUIRED[kind] if c not in table.column_names]
+    if missing:
+        found = [c if c not in names.mapping else names.user(c)
+                 for c in table.column_names if c != "_row"]
+        raise SchemaError(
+            f"{source}: missing required column {names.show(missing[0])} (found columns "
+            f"{found}; a {kind} table needs {[names.user(c) for c in REQUIRED[kind]]})",
+            source=source, column=names.user(missing[0]))
+
+
 def validate_arrow(
     table: pa.Table,
     kind: str,
@@ -310,6 +322,7 @@ def validate_arrow(
     repeats: str | None = "keep",
     date_format: str | None = None,
     stacklevel: int = 2,
+    duplicates: str | None = "drop",
 ) -> tuple[pd.DataFrame, LabelCodes | None]:
     """Validate an Arrow table of the given kind (columns already mapped, ``_row`` present).
 
@@ -320,19 +333,13 @@ def validate_arrow(
         raise ValueError(f"kind must be one of {TABLES}, got {kind!r}")
     names = names or Names()
     policy = check_policy(repeats)
+    duplicates = check_duplicates(duplicates)
     if "_row" not in table.column_names:
         table = table.add_column(0, "_row", pa.array(np.arange(1, table.num_rows + 1)))
     if table.num_rows == 0:
         raise SchemaError(f"{source} is empty: expected at least one row with columns "
                           f"{', '.join(names.user(c) for c in REQUIRED[kind])}", source=source)
-    missing = [c for c in REQUIRED[kind] if c not in table.column_names]
-    if missing:
-        found = [c if c not in names.mapping else names.user(c)
-                 for c in table.column_names if c != "_row"]
-        raise SchemaError(
-            f"{source}: missing required column {names.show(missing[0])} (found columns "
-            f"{found}; a {kind} table needs {[names.user(c) for c in REQUIRED[kind]]})",
-            source=source, column=names.user(missing[0]))
+    check_required(table, kind, source, names)
     text_cols = (*ID_COLUMNS[kind], *(("label",) if "label" in REQUIRED[kind] else ()))
     clean: dict[str, pa.ChunkedArray] = {}
     coded: dict[str, tuple[np.ndarray, np.ndarray, pa.Array]] = {}
@@ -371,7 +378,8 @@ def validate_arrow(
             n_annotators=len(ann_ids), n_labels=len(lab_values), item_ids=item_ids,
             annotator_ids=ann_ids, label_values=lab_values,
             times=None if t is None else t.array.as_unit("ns").asi8,
-            policy=policy, source=source, names=names, stacklevel=stacklevel + 1)
+            policy=policy, duplicates=duplicates, source=source, names=names,
+            stacklevel=stacklevel + 1)
         if keep is not None:
             table = table.take(pa.array(keep))
             item, ann, lab_codes = item[keep], ann[keep], lab_codes[keep]
@@ -419,7 +427,7 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
              label_set: Sequence[str] | None = None,
              label_set_origin: str = "the label_set parameter",
              allow_repeats: bool | None = None, repeats: str | None = None,
-             date_format: str | None = None) -> pd.DataFrame:
+             date_format: str | None = None, duplicates: str = "drop") -> pd.DataFrame:
     """Validate a pandas table of the given kind; returns a clean copy (inputs are not touched).
 
     Parameters
@@ -439,13 +447,15 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
         Deprecated spelling: ``True`` is ``repeats="keep"``, ``False`` is ``"error"``.
     date_format : str, optional
         ``strftime`` format of text timestamps (default ISO 8601 only).
+    duplicates : {"drop", "keep"}, default "drop"
+        Identical repeated judgments: dropped with a warning, or kept as independent ratings.
     """
     if repeats is None:
         repeats = "keep" if allow_repeats is None or allow_repeats else "error"
     table = _from_pandas(df, kind)
     out, _ = validate_arrow(table, kind, source=source or f"{kind} table", label_set=label_set,
                             label_set_origin=label_set_origin, repeats=repeats,
-                            date_format=date_format, stacklevel=3)
+                            date_format=date_format, stacklevel=3, duplicates=duplicates)
     return out
 
 

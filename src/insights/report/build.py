@@ -421,6 +421,18 @@ def build_context(params: ReportParams) -> ReportContext:
                          since=s, until=u)
 
 
+def _build_section(mod, ctx: ReportContext) -> SectionResult:
+    """``mod.build(ctx)``; a section that fails says so in one sentence (the traceback goes to
+    the log, never to the page: it may hold ids) and the other sections still render."""
+    try:
+        return mod.build(ctx)
+    except Exception as exc:  # noqa: BLE001 - one broken section must not take the report
+        log.exception("market %s: section %s failed", ctx.market, mod.KEY)
+        return SectionResult(mod.KEY, mod.TITLE, note=(
+            "This section could not be computed for this market and period; the run's log "
+            "has the details."), data={"error": type(exc).__name__})
+
+
 def build_report(params: ReportParams) -> MarketReport:
     """Every section of one market's report (see the module docstring)."""
     from insights.report.findings import headline
@@ -429,7 +441,7 @@ def build_report(params: ReportParams) -> MarketReport:
     results: dict[str, SectionResult] = {}
     for mod in section_modules():
         log.debug("section %s", mod.KEY)
-        results[mod.KEY] = ctx.results[mod.KEY] = mod.build(ctx)
+        results[mod.KEY] = ctx.results[mod.KEY] = _build_section(mod, ctx)
     findings = headline([f for r in results.values() for f in r.findings])
     return MarketReport(market=ctx.market, params=params, context=ctx, sections=results,
                         findings=findings)

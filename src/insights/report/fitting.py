@@ -111,10 +111,13 @@ def fit_confidence(ds: _data.Dataset, post: Posterior, *, seed: int = 0,
 
     if isinstance(post.model, HierarchicalDawidSkene):
         return post.model
+    # the seed's name: random_state (scikit-learn's), random_seed in older versions
+    names = HierarchicalDawidSkene().get_params()
+    seed_kw = {"random_state" if "random_state" in names else "random_seed": int(seed)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return HierarchicalDawidSkene(inference="em", random_seed=int(seed),
-                                      credible_level=credible_level).fit(ds)
+        return HierarchicalDawidSkene(inference="em", credible_level=credible_level,
+                                      **seed_kw).fit(ds)
 
 
 def convergence_note(model) -> str:

@@ -24,8 +24,8 @@ METHODS = (
     "judgments on gold items, with Wilson (1927) score intervals. Item confidence and team "
     "accuracy with credible intervals come from the hierarchical Dawid-Skene model (Paun et "
     "al. 2018), fitted by EM. The estimated accuracy of the final labels is the model's "
-    "confidence calibrated by isotonic regression on gold items judged without their gold "
-    "answer (cross-fitting), with a bootstrap interval. Trends and knowledge gaps are tested "
+    "confidence calibrated on gold items judged without their gold answer (cross-fitting: "
+    "lowered by the overconfidence measured there), with a bootstrap and Wilson interval. Trends and knowledge gaps are tested "
     "over the trends' history with one false-discovery adjustment across every test "
     "(Benjamini & Hochberg 1995); the forecast is exponential smoothing on log weekly volume. "
     "Annotator ids are replaced by keyed pseudonyms when pseudonymize is on.")

@@ -169,8 +169,9 @@ def view(card: pd.DataFrame, ctx) -> pd.DataFrame:
 
 
 def findings(card: pd.DataFrame, ctx) -> list[Finding]:
-    """Groups whose whole interval is below the accuracy target (alert), thin gold (watch),
-    the most and least accurate groups (info)."""
+    """Groups whose whole interval is below the accuracy target (alert; by the model's
+    credible interval for groups with too little gold, at most three), thin gold (watch), the
+    most and least accurate groups (info)."""
     unit, Unit = unit_words(ctx)
     target = ctx.params.accuracy_target
     min_gold = ctx.params.min_gold
@@ -190,6 +191,16 @@ def findings(card: pd.DataFrame, ctx) -> list[Finding]:
                 f"{r.accuracy_gold:.1%} on {r.gold_judgments:,} gold judgments (95% interval "
                 f"{r.accuracy_gold_low:.1%} to {r.accuracy_gold_high:.1%})."), KEY,
                 value=float(r.accuracy_gold)))
+    thin_below = card[(card["ranked_by"] != "gold")
+                      & (card["accuracy_estimated_high"] < target)].sort_values(
+                          "accuracy_estimated")
+    for r in thin_below.head(3).itertuples(index=False):
+        out.append(Finding("alert", (
+            f"{Unit} {getattr(r, unit)} is below the {target:.0%} accuracy target by the model's "
+            f"estimate: {r.accuracy_estimated:.1%} (95% credible interval "
+            f"{r.accuracy_estimated_low:.1%} to {r.accuracy_estimated_high:.1%}); it has too "
+            f"few gold judgments ({r.gold_judgments:,}) to be checked on gold."), KEY,
+            value=float(r.accuracy_estimated)))
     if len(gold_ok) >= 2:
         top, bottom = gold_ok.iloc[0], gold_ok.iloc[-1]
         sure = top["accuracy_gold_low"] > bottom["accuracy_gold_high"]
