@@ -75,6 +75,23 @@ def test_csv_outputs_cannot_run_formulas(tmp_path):
     assert cells == ["'=cmd|' /C calc'!A0", "'@x", "bob"]
 
 
+@pytest.mark.parametrize("name", ["$x^$", "$\\frac{1}{0", "L" * 100_000])
+def test_plots_survive_hostile_team_and_class_names(name):
+    import pandas as pd
+
+    from insights import plots
+
+    card = pd.DataFrame({"team": [name], "accuracy_gold": [0.9], "accuracy_gold_low": [0.8],
+                         "accuracy_gold_high": [0.95], "accuracy_estimated": [0.9]})
+    conf = pd.DataFrame([{"team": name, "true": t, "given": g, "rate": 0.5}
+                         for t in ("ok", name) for g in ("ok", name)])
+    for fig in (plots.scorecard(card), plots.confusion_heatmaps(conf)):
+        png = fig.png()  # mathtext parsing of "$x^$" would raise; a 100k label would be huge
+        assert png[:4] == b"\x89PNG" and len(png) < 1_000_000
+        assert len(fig.alt) < 2_000
+
+
+# ============================================================================================
 # Report runner (render engineer): market names, paths inside --out, index links, error page.
 # The runs use the seconds-fast probe notebook of tests/report/probe.py.
 # ============================================================================================
@@ -150,21 +167,3 @@ def test_report_error_page_pseudonymizes_and_keeps_the_traceback_in_the_log(tmp_
     log = (tmp_path / "reports" / "AA" / "run.log").read_text()
     assert "Traceback" in log and "AA-ann-1" in log
     assert "AA-ann-1" not in run.index_path.read_text()
-=======
-@pytest.mark.parametrize("name", ["$x^$", "$\\frac{1}{0", "L" * 100_000])
-def test_plots_survive_hostile_team_and_class_names(name):
-    import pandas as pd
-
-    from insights import plots
-
-    card = pd.DataFrame({"team": [name], "accuracy_gold": [0.9], "accuracy_gold_low": [0.8],
-                         "accuracy_gold_high": [0.95], "accuracy_estimated": [0.9]})
-    conf = pd.DataFrame([{"team": name, "true": t, "given": g, "rate": 0.5}
-                         for t in ("ok", name) for g in ("ok", name)])
-    for fig in (plots.scorecard(card), plots.confusion_heatmaps(conf)):
-        png = fig.png()  # mathtext parsing of "$x^$" would raise; a 100k label would be huge
-        assert png[:4] == b"\x89PNG" and len(png) < 1_000_000
-        assert len(fig.alt) < 2_000
-
-
-# =====================================================================================
