@@ -226,11 +226,6 @@ def report_probe(rendered, tmp_path_factory) -> tuple[dict, list[dict], Path]:
     return probe, errors, shots / "DE-1280.png"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect of the report's tables (insights.report.html / sections, not the runner): "
-    "at 1280 px the vendor team scorecard (~2100 px) and the model annotators' scores "
-    "(~1130 px) are wider than their 1070 px scroll box, so their right columns are cut off; "
-    "remove this mark when they fit"))
 def test_no_table_or_figure_overflows_at_1280px(report_probe):
     probe, _, _ = report_probe
     assert probe["overflow"] == [], probe["overflow"]

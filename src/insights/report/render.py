@@ -134,7 +134,9 @@ def usable_cores() -> int:
 #: The runner's part of the page: layout, contents, error banner, run footer (the tables',
 #: findings' and glossary's styles are :data:`insights.report.html.CSS`).
 PAGE_CSS = """
-body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 0 1.5em; }
+body.jp-Notebook { max-width: 1240px; margin: 0 auto; padding: 0 1em; }
+.jp-RenderedMarkdown p, .jp-RenderedHTMLCommon > p, .jp-RenderedHTMLCommon li {
+  max-width: 62rem; }
 nav.insights-toc, footer.insights-run, .insights-banner {
   font-family: var(--jp-content-font-family, system-ui, sans-serif); }
 nav.insights-toc { border: 1px solid #ddd; border-radius: 6px; padding: .6em 1.2em;
