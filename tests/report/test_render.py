@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pandas as pd
 import pytest
 
 from insights import privacy
-from insights.report import render
+from insights.report import render, runs
 from insights.report.params import ReportParams
 from tests.report.operation import write_operation
 from tests.report.probe import PROBE_HEADINGS, make_params, write_probe_log, write_probe_notebook
@@ -72,6 +74,8 @@ def test_every_market_in_the_data_is_reported_and_one_failure_is_isolated(probe_
     run, _ = probe_run
     assert list(run.results) == ["AA", "BB"] and run.failed == ["BB"]
     assert run.results["AA"].summary["scale"]["judgments"] == 2
+    # the kernels' sockets and connection files went with them (this process is the run)
+    assert not list(Path(tempfile.gettempdir()).glob(f"{runs.IPC_PREFIX}{os.getpid()}-*"))
 
 
 def test_contents_links_resolve_to_the_headings(probe_run):
