@@ -14,6 +14,8 @@ Layout (DESIGN.md, "The per-market report")::
       html.py        tables with an explicit format per column kind; escaped
       render.py      papermill runner (one market per process), HTML export
       index.py       reports/index.html
+      markets.py     which markets a run covers (the data's and the params files')
+      runs.py        run lock, stale-file cleanup, stopping workers and kernels, paths in --out
 
 A new section is one new module in ``sections/`` (see :mod:`insights.report.sections`).
 """
