@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from insights import reporting, summary
+from insights.report import markets, render
+from insights.report.params import load_params
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,15 +26,13 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="output folder (default: a temporary one)")
     args = ap.parse_args()
     t = time.perf_counter()
-    params = reporting.load_params(REPO / "params", "DE")
-    summary.resolve_data(params.get("data_source"), scenario=params["scenario"],
-                         seed=params["seed"], data_dir=str(REPO / "data"))
+    markets.resolve_data(load_params(REPO / "params", "DE"), REPO)
     print(f"data ready in {time.perf_counter() - t:.1f} s (generated once, then reused)")
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="insights-bench-"))
-    run = reporting.run_reports(params_dir=REPO / "params", out_dir=out, jobs=args.jobs,
-                                progress=None)
+    run = render.run_reports(params_dir=REPO / "params", out_dir=out, jobs=args.jobs,
+                             progress=False)
     n = len(run.results)
-    cores = reporting.usable_cores()
+    cores = render.usable_cores()
     print(f"{'market':<8}{'status':<8}{'seconds':>9}{'judgments':>12}")
     for m, r in run.results.items():
         judg = r.summary.get("scale", {}).get("judgments", 0)

@@ -89,3 +89,81 @@ def test_plots_survive_hostile_team_and_class_names(name):
         png = fig.png()  # mathtext parsing of "$x^$" would raise; a 100k label would be huge
         assert png[:4] == b"\x89PNG" and len(png) < 1_000_000
         assert len(fig.alt) < 2_000
+
+
+# ============================================================================================
+# Report runner (render engineer): market names, paths inside --out, index links, error page.
+# The runs use the seconds-fast probe notebook of tests/report/probe.py.
+# ============================================================================================
+def _probe_project(root, rows):
+    from tests.report.probe import make_params, write_probe_log, write_probe_notebook
+
+    write_probe_notebook(root)
+    return make_params(root, write_probe_log(root / "data", rows), [])
+
+
+@pytest.mark.parametrize("market", ["../../x", "/abs", "javascript:alert(1)", "a/b", "..",
+                                    ".hidden", "file:///etc/passwd"])
+def test_report_refuses_a_market_name_that_is_a_path_or_a_link(tmp_path, capsys, market):
+    from pathlib import Path
+
+    from insights.cli import main
+
+    params = _probe_project(tmp_path, {"AA": ["ok"]})
+    out = tmp_path / "deep" / "reports"
+    rc = main(["report", "--market", market, "--params", str(params), "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "not a valid market name" in err[0]
+    written = {p for p in tmp_path.rglob("*") if p.is_file()} - {
+        p for p in tmp_path.rglob("*") if p.is_file() and out not in p.parents
+        and p.parent.name in ("params", "data", "notebooks")}
+    assert {p.name for p in written} <= {".insights-report.lock", "pseudonym.key"}
+    assert not (tmp_path / "x").exists() and not Path("/abs").exists()
+
+
+def test_report_never_writes_through_a_symlink_out_of_the_folder(tmp_path):
+    from insights.report import render
+
+    params = _probe_project(tmp_path, {"AA": ["ok"], "BB": ["ok"]})
+    out = tmp_path / "reports"
+    out.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.html").write_text("untouched")
+    (out / "AA.html").symlink_to(outside / "victim.html")  # a planted link to elsewhere
+    (out / "BB").symlink_to(outside, target_is_directory=True)
+    run = render.run_reports(params_dir=params, out_dir=out, jobs=1)
+    assert run.failed == ["AA", "BB"]
+    assert "outside the output folder" in run.results["AA"].error
+    assert (outside / "victim.html").read_text() == "untouched"
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.html"]
+
+
+def test_market_names_from_the_data_are_never_paths_or_links(tmp_path):
+    import re
+
+    from insights.report import render
+
+    params = _probe_project(tmp_path, {"AA": ["ok"], "javascript:alert(1)": ["ok"],
+                                       "../evil": ["ok"]})
+    run = render.run_reports(params_dir=params, out_dir=tmp_path / "reports", jobs=1)
+    assert list(run.results) == ["AA"]  # the others are skipped with a warning
+    index = run.index_path.read_text()
+    assert re.findall(r'href="([^"]*)"', index) == ["./AA.html", "./AA/tables/"]
+    assert "javascript:" not in index and not (tmp_path / "evil.html").exists()
+
+
+def test_report_error_page_pseudonymizes_and_keeps_the_traceback_in_the_log(tmp_path):
+    from pathlib import Path
+
+    from insights.report import render
+
+    params = _probe_project(tmp_path, {"AA": ["ok", "BOOM"]})
+    run = render.run_reports(params_dir=params, out_dir=tmp_path / "reports", jobs=1)
+    page = Path(run.results["AA"].html_path).read_text()
+    key = privacy.load_key(tmp_path / "pseudonym.key")
+    assert "AA-ann-1" not in page and privacy.pseudonym("AA-ann-1", key) in page
+    assert "Traceback" not in page and "raise ValueError" not in page
+    log = (tmp_path / "reports" / "AA" / "run.log").read_text()
+    assert "Traceback" in log and "AA-ann-1" in log
+    assert "AA-ann-1" not in run.index_path.read_text()

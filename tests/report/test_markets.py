@@ -1,0 +1,50 @@
+"""Which markets a run covers: the data's and the params files', validated."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from insights.report import markets
+from insights.report.params import ParamsError
+from tests.report.probe import make_params, write_probe_log
+
+
+def test_union_of_the_data_and_the_params_files(tmp_path):
+    data = write_probe_log(tmp_path / "data", {"AA": ["ok"], "BB": ["ok"]})
+    params = make_params(tmp_path, data, ["CC"])  # CC has a file but no rows
+    assert markets.plan(None, params, tmp_path, {}) == ["AA", "BB", "CC"]
+
+
+def test_market_column_renamed_by_the_mapping(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    pd.DataFrame({"item": ["i1", "i2"], "worker": ["a", "b"], "label": ["x", "y"],
+                  "country": [" DE", "SG "]}).to_csv(data / "labels.csv", index=False)
+    params = make_params(tmp_path, data, [], columns={"item_id": "item",
+                                                      "annotator_id": "worker",
+                                                      "market": "country"})
+    assert markets.plan(None, params, tmp_path, {}) == ["DE", "SG"]
+
+
+def test_without_a_market_column(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    pd.DataFrame({"item_id": ["i"], "annotator_id": ["a"], "label": ["x"]}).to_csv(
+        data / "labels.csv", index=False)
+    assert markets.plan(None, make_params(tmp_path, data, []), tmp_path, {}) == ["all"]
+    params = make_params(tmp_path, data, ["snow"])
+    assert markets.plan(None, params, tmp_path, {}) == ["snow"]
+
+
+def test_requested_markets_are_validated_and_deduplicated():
+    assert markets.choose_markets(["DE", "SG", "DE"], [], None) == ["DE", "SG"]
+    for bad in ("../x", "/abs", "javascript:alert(1)", ""):
+        with pytest.raises(ParamsError):
+            markets.choose_markets([bad], [], None)
+
+
+def test_bad_names_in_the_data_are_skipped(caplog):
+    assert markets.choose_markets(None, ["US"], ["DE", "../x", "javascript:alert(1)"]) == [
+        "DE", "US"]
+    assert "skipped market" in caplog.text
