@@ -240,3 +240,13 @@ def test_mapping_onto_an_existing_contract_column_is_refused(tmp_path):
     p = write(tmp_path, "labels.csv", "item_id,item,annotator_id,label\ni1,x,a1,ok\n")
     with pytest.raises(SchemaError, match="has both the column 'item_id' and 'item'"):
         data.load(p, columns={"item_id": "item"})
+
+
+def test_market_encoding_holds_only_its_own_annotators_and_items(tmp_path):
+    p = write(tmp_path, "labels.csv", USER_LOG)
+    ds = data.load(p, columns=MAP, market="MY")
+    enc = ds.encode()
+    assert sorted(enc.annotator_ids) == ["w3", "w4"] and list(enc.item_ids) == ["i3"]
+    fresh = data.encode(ds.labels, classes=ds.label_set)
+    np.testing.assert_array_equal(enc.annotator_ids, fresh.annotator_ids)
+    np.testing.assert_array_equal(enc.annotator, fresh.annotator)

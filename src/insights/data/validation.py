@@ -137,6 +137,10 @@ def _clean_dictionary(table: pa.Table, col: str, source: str, names: Names, what
                 f"{where(source, _row(table, pos))}: column {names.show(col)} is empty; "
                 f"expected a non-empty {what}", source=source, row=_row(table, pos),
                 column=names.user(col), value=values[int(indices[pos].as_py())].as_py())
+    used = np.bincount(codes, minlength=len(uniq)) > 0
+    if not used.all():  # values of rows filtered out (another market): not this table's
+        codes = (np.cumsum(used) - 1).astype(np.int32)[codes]
+        uniq = uniq.filter(pa.array(used))
     return codes, uniq.to_numpy(zero_copy_only=False).astype(object), uniq
 
 
