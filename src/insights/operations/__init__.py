@@ -44,3 +44,7 @@ __all__ = [
     "disagreement_items",
     "session_agreement",
 ]
+
+from insights.operations.confusions import confusion_tests  # noqa: E402
+
+__all__ += ["confusion_tests"]
