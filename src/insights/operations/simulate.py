@@ -111,15 +111,15 @@ def default_plan(sc: Scenario) -> OperationsPlan:
     """The plan used when none is given, derived from the scenario.
 
     New teams in the first (up to) three markets, starting at weeks ``W/6``, ``W/3``,
-    ``W/2`` of ``W`` weeks; the third ramps up slowly (``tau = 4`` weeks instead of 1.5), so it
+    ``W/2 - 1`` of ``W`` weeks; the third ramps up slowly (``tau = 3`` weeks instead of 1.5), so it
     is behind the curve of the earlier two. A systemic confusion in the last market: from week
     ``W/2`` its most frequent harmful class (that no planted knowledge gap of the market uses)
     is labelled as the first class (benign) at rate 0.3.
     """
     markets = list(sc.markets)
     w = sc.weeks
-    starts = [max(1, w // 6), max(1, w // 3), max(1, w // 2)]
-    taus = [1.5, 1.5, 4.0]
+    starts = [max(1, w // 6), max(1, w // 3), max(1, w // 2 - 1)]
+    taus = [1.5, 1.5, 3.0]
     teams = tuple(NewTeam(market=m, team=f"{m}-N1", start_week=starts[i], tau_weeks=taus[i])
                   for i, m in enumerate(markets[: min(3, max(len(markets) - 1, 1))]))
     systemic: tuple[SystemicConfusion, ...] = ()
