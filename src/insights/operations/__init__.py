@@ -31,6 +31,15 @@ from insights.operations.calibration import (
     disagreement_items,
     session_agreement,
 )
+from insights.operations.confusions import confusion_tests
+from insights.operations.impact import impact_analysis
+from insights.operations.onboarding import (
+    behind_the_curve,
+    learning_curves,
+    onboarding_judgments,
+    ramp_fits,
+)
+from insights.operations.simulate import simulate_operations
 
 __all__ = [
     "arbitration_judgments",
@@ -43,8 +52,11 @@ __all__ = [
     "disagreement_classes",
     "disagreement_items",
     "session_agreement",
+    "confusion_tests",
+    "impact_analysis",
+    "behind_the_curve",
+    "learning_curves",
+    "onboarding_judgments",
+    "ramp_fits",
+    "simulate_operations",
 ]
-
-from insights.operations.confusions import confusion_tests  # noqa: E402
-
-__all__ += ["confusion_tests"]

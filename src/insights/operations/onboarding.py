@@ -197,8 +197,8 @@ def ramp_fits(j: pd.DataFrame, *, target: float = 0.85, groups=None, n_boot: int
             b = fit_ramp(t[idx], c[idx], start=(a0, a1, tau))
             reps.append((*b, time_to_target(*b, target)))
         reps = np.asarray(reps) if reps else np.full((1, 4), np.nan)
-        lo = np.quantile(reps, a, axis=0)
-        hi = np.quantile(reps, 1 - a, axis=0)
+        lo = np.quantile(reps, a, axis=0, method="inverted_cdf")
+        hi = np.quantile(reps, 1 - a, axis=0, method="inverted_cdf")
         row = {"team": team, "start": start, "n_judgments": len(sub),
                "n_annotators": len(ids), "weeks_observed": float(t.max())}
         for i, (name, val) in enumerate((("accuracy_start", a0), ("accuracy_final", a1),
