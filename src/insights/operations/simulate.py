@@ -39,7 +39,7 @@ from insights import synthetic
 from insights.synthetic import Scenario, Simulation
 
 __all__ = ["CalibrationPlan", "NewTeam", "SystemicConfusion", "OperationsPlan", "default_plan",
-           "simulate_operations", "ramp_accuracy", "weeks_to_target"]
+           "simulate_operations", "add_operations", "ramp_accuracy", "weeks_to_target"]
 
 WEEK = pd.Timedelta(days=7)
 
@@ -157,10 +157,17 @@ def simulate_operations(scenario: str | Scenario = "default", seed: int = 0,
     -------
     insights.synthetic.Simulation
     """
-    base = synthetic.simulate(scenario, seed=seed, **overrides)
-    sc = base.scenario
-    plan = default_plan(sc) if plan is None else plan
-    return _OpsBuilder(base, plan, np.random.default_rng([seed, 15])).run()
+    base = synthetic.simulate(scenario, seed=seed, **{**overrides, "operations": False})
+    return add_operations(base, plan)
+
+
+def add_operations(sim: Simulation, plan: OperationsPlan | None = None) -> Simulation:
+    """``sim`` with the operations of ``plan`` (default :func:`default_plan`) added, drawn
+    from ``numpy.random.default_rng([sim.seed, 15])``; ``sim`` itself is not modified."""
+    plan = default_plan(sim.scenario) if plan is None else plan
+    out = _OpsBuilder(sim, plan, np.random.default_rng([sim.seed, 15])).run()
+    out.scenario = dataclasses.replace(sim.scenario, operations=True)
+    return out
 
 
 class _OpsBuilder:
