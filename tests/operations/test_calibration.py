@@ -116,15 +116,39 @@ def test_disagreement_items_and_classes(cal):
     assert cls.loc["spam", "top_wrong"] == "ok" and cls.loc["spam", "top_wrong_share"] == 0.5
 
 
-def test_trend_slope_and_cochran_armitage():
-    scores = pd.DataFrame({"session": ["s1", "s2", "s3"] * 2,
-                           "session_start": list(pd.date_range("2026-01-05", periods=3,
-                                                               freq="7D", tz="UTC")) * 2,
-                           "team": ["A"] * 3 + ["B"] * 3, "annotator_id": ["a1"] * 3 + ["b1"] * 3,
-                           "correct": [9, 7, 5, 8, 8, 8], "n_judgments": [10] * 6})
-    tr = calibration_trend(scores).set_index("annotator_id")
+def _scores(correct, teams):
+    n = len(correct) // len(teams)
+    return pd.DataFrame({
+        "session": [f"s{i + 1}" for i in range(n)] * len(teams),
+        "session_start": list(pd.date_range("2026-01-05", periods=n, freq="7D",
+                                            tz="UTC")) * len(teams),
+        "team": [t for t in teams for _ in range(n)],
+        "annotator_id": [f"{t.lower()}1" for t in teams for _ in range(n)],
+        "correct": correct, "n_judgments": [10] * len(correct)})
+
+
+def test_trend_alone_is_cochran_armitage():
+    tr = calibration_trend(_scores([9, 7, 5], ["A"])).set_index("annotator_id")
     assert tr.loc["a1", "slope"] == pytest.approx(-0.2)       # 0.9, 0.7, 0.5
     # X^2 = [0*2 + 1*0 + 2*(-2)]^2 / (0.7 * 0.3 * (10 + 10)) = 16 / 4.2
     assert tr.loc["a1", "p"] == pytest.approx(stats.chi2.sf(16 / 4.2, 1))
-    assert tr.loc["b1", "slope"] == 0 and tr.loc["b1", "p"] == pytest.approx(1.0)
+
+
+def test_trend_relative_to_the_session_equals_wls():
+    import statsmodels.api as sm
+
+    scores = _scores([9, 7, 5, 6, 8, 8, 9, 4, 10], ["A", "B", "C"])
+    tr = calibration_trend(scores).set_index("annotator_id")
+    # a1 against b1 + c1 in each session: weights 1/v with half a success added
+    x, n = np.array([9, 7, 5.0]), 10.0
+    ox, on = np.array([15, 12, 18.0]), 20.0
+    pt, po = (x + 0.5) / (n + 1), (ox + 0.5) / (on + 1)
+    w = 1 / (pt * (1 - pt) / n + po * (1 - po) / on)
+    ref = sm.WLS(x / n - ox / on, sm.add_constant([0.0, 1.0, 2.0]), weights=w).fit(
+        cov_type="fixed scale")
+    assert tr.loc["a1", "slope"] == pytest.approx(ref.params[1])
+    assert tr.loc["a1", "p"] == pytest.approx(ref.pvalues[1])
+    # a harder session lowers everyone: an entity that keeps its place has no trend
+    flat = calibration_trend(_scores([9, 5, 9, 8, 4, 8], ["A", "B"])).set_index("annotator_id")
+    assert abs(flat.loc["a1", "slope"]) < 0.02 and flat.loc["a1", "p"] > 0.5
     assert (tr["q"] >= tr["p"]).all()

@@ -15,10 +15,11 @@ Figures, per session:
   percentile bootstrap interval over items;
 * the **items and expert classes with most disagreement**: an item's pairwise disagreement is
   :math:`1 - \sum_k n_k(n_k-1)/(n(n-1))` (one minus Fleiss' :math:`P_i`);
-* each annotator's and team's **trend across sessions**: the least-squares slope of the
-  session accuracies (weighted by judgments) per session, tested by the Cochran-Armitage trend
-  test (:func:`insights.trends.rates.cochran_armitage`), with Benjamini-Hochberg q-values over
-  the annotators (or teams) tested.
+* each annotator's and team's **trend across sessions**, relative to the session's other
+  raters (sessions differ in difficulty): the weighted least-squares slope of the accuracy
+  difference per session (see :func:`calibration_trend`; the Cochran-Armitage trend test,
+  :func:`insights.trends.rates.cochran_armitage`, for an entity alone in its sessions), with
+  Benjamini-Hochberg q-values over the annotators (or teams) tested.
 
 References
 ----------
@@ -268,7 +269,16 @@ def disagreement_classes(cal: pd.DataFrame) -> pd.DataFrame:
 
 
 def calibration_trend(scores: pd.DataFrame, *, min_sessions: int = 2) -> pd.DataFrame:
-    """Each annotator's or team's calibration accuracy across sessions.
+    r"""Each annotator's or team's calibration accuracy across sessions, against the session.
+
+    Sessions differ in difficulty (their items differ), so the trend is that of the entity's
+    accuracy *relative to the other raters of the same session*: with :math:`d_s = \hat p_s -
+    \hat o_s` (the entity's and the others' accuracy in session :math:`s`) and its binomial
+    variance :math:`v_s = \tilde p_s(1-\tilde p_s)/n_s + \tilde o_s(1-\tilde o_s)/m_s`
+    (rates with half a success added, so a perfect session keeps a variance), the slope is the
+    weighted (:math:`1/v_s`) least-squares slope of :math:`d_s` on the session order, with a
+    two-sided normal test. An entity alone in its sessions is tested on its raw accuracy
+    (Cochran-Armitage trend test).
 
     Parameters
     ----------
@@ -281,14 +291,18 @@ def calibration_trend(scores: pd.DataFrame, *, min_sessions: int = 2) -> pd.Data
     -------
     pandas.DataFrame
         One row per entity: ``team`` (+ ``annotator_id``), ``n_sessions, first, last``
-        (accuracy in the first and last session), ``slope`` (change in accuracy per session,
-        the judgment-weighted least-squares slope over the session order), ``p``
-        (Cochran-Armitage, two-sided) and ``q`` (Benjamini-Hochberg over the rows).
+        (accuracy in the first and last session), ``slope`` (change per session of the
+        accuracy relative to the session's other raters; of the raw accuracy when alone),
+        ``p`` and ``q`` (Benjamini-Hochberg over the rows).
     """
+    from scipy import stats
+
     key = ["team", "annotator_id"] if "annotator_id" in scores.columns else ["team"]
     order = (scores[["session", "session_start"]].drop_duplicates("session")
              .sort_values(["session_start", "session"], kind="stable")["session"].tolist())
     rank = {s: i for i, s in enumerate(order)}
+    tot_x = scores.groupby("session")["correct"].sum()
+    tot_n = scores.groupby("session")["n_judgments"].sum()
     rows = []
     for k, sub in scores.groupby(key, sort=True):
         sub = sub.assign(_r=sub["session"].map(rank)).sort_values("_r")
@@ -296,13 +310,23 @@ def calibration_trend(scores: pd.DataFrame, *, min_sessions: int = 2) -> pd.Data
             continue
         x, n, s = (sub["correct"].to_numpy(float), sub["n_judgments"].to_numpy(float),
                    sub["_r"].to_numpy(float))
+        ox = tot_x.reindex(sub["session"]).to_numpy(float) - x
+        on = tot_n.reindex(sub["session"]).to_numpy(float) - n
         p_i = x / n
-        sbar = np.sum(n * s) / n.sum()
-        den = np.sum(n * (s - sbar) ** 2)
-        slope = float(np.sum(n * (s - sbar) * (p_i - x.sum() / n.sum())) / den) if den > 0 \
-            else np.nan
-        pbar = x.sum() / n.sum()
-        p = float(cochran_armitage(x, n, s).p) if 0 < pbar < 1 and den > 0 else 1.0
+        if (on > 0).all():
+            pt, po = (x + 0.5) / (n + 1), (ox + 0.5) / (on + 1)
+            w = 1.0 / (pt * (1 - pt) / n + po * (1 - po) / on)
+            d = p_i - ox / on
+            sw = np.sum(w * s) / w.sum()
+            den = np.sum(w * (s - sw) ** 2)
+            slope = float(np.sum(w * (s - sw) * d) / den) if den > 0 else np.nan
+            p = float(2 * stats.norm.sf(abs(slope) * np.sqrt(den))) if den > 0 else 1.0
+        else:
+            pbar = x.sum() / n.sum()
+            sbar = np.sum(n * s) / n.sum()
+            den = np.sum(n * (s - sbar) ** 2)
+            slope = float(np.sum(n * (s - sbar) * (p_i - pbar)) / den) if den > 0 else np.nan
+            p = float(cochran_armitage(x, n, s).p) if 0 < pbar < 1 and den > 0 else 1.0
         keys = dict(zip(key, k if isinstance(k, tuple) else (k,), strict=True))
         rows.append({**keys, "n_sessions": len(sub), "first": p_i[0], "last": p_i[-1],
                      "slope": slope, "p": p})
