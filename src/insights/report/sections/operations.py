@@ -47,11 +47,32 @@ def all_markets(ctx):
         return ctx.history
     if p.pseudonymize:
         ds = build._pseudonymize(ds, p)
-    lab = ctx.history.labels
-    if "labeled_at" in lab.columns and len(lab):
-        since = lab["labeled_at"].min().floor("D")
+    if ctx.until is not None:
+        since = ctx.until - pd.Timedelta(weeks=int(p.trend_weeks))
+        if ctx.since is not None and ctx.since < since:
+            since = ctx.since
         ds = build._subset(ds, since, ctx.until)
     return ds
+
+
+#: (data fingerprint, period, method, pseudonymize) -> (all markets' Dataset, posteriors):
+#: a process that builds several markets' reports loads and fits the other markets once.
+_CROSS: dict[tuple, tuple] = {}
+
+
+def _cross_market(ctx):
+    from insights.report.fitting import fit_model
+
+    p = ctx.params
+    key = (ctx.history.fingerprint, str(p.data_source), p.scenario, p.seed, str(ctx.since),
+           str(ctx.until), p.trend_weeks, p.method, p.pseudonymize, str(p.label_set))
+    if key not in _CROSS:
+        all_ds = all_markets(ctx)
+        post = (ctx.posterior_history if all_ds is ctx.history
+                else fit_model(all_ds, p.method)).frame()
+        _CROSS.clear()                       # one data source at a time: bounded memory
+        _CROSS[key] = (all_ds, post)
+    return _CROSS[key]
 
 
 def _calibration(ctx, ds, out: dict) -> None:
@@ -292,11 +313,7 @@ def build(ctx) -> SectionResult:
     _calibration(ctx, ds, out)
     _arbitration(ctx, ds, out)
     if ctx.has_times:
-        all_ds = all_markets(ctx)
-        from insights.report.fitting import fit_model
-
-        post = (ctx.posterior_history if all_ds is ctx.history
-                else fit_model(all_ds, ctx.params.method)).frame()
+        all_ds, post = _cross_market(ctx)
         _confusions(ctx, all_ds, post, out)
         _onboarding(ctx, all_ds, post, out)
         _impact(ctx, all_ds, out)
