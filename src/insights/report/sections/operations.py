@@ -17,7 +17,7 @@ import pandas as pd
 
 from insights.report.html import table
 from insights.report.sections import Finding, SectionResult
-from insights.report.sections._util import effect_text, intervals
+from insights.report.sections._util import effect_text, intervals, model_teams
 
 KEY = "operations"
 TITLE = "BPO operations"
@@ -150,7 +150,8 @@ def _arbitration(ctx, ds, out: dict) -> None:
             f"Experts arbitrated {j['item_id'].nunique():,} disputed items and overturned "
             f"{j['overturned'].mean():.0%} of the judgments on them{when}.")
         out["tables"]["Arbitration: share of each team's judgments overturned"] = table(
-            pd.DataFrame({"Team": rates["team"].astype(str),
+            pd.DataFrame({"Team": [f"{t} (model annotators)" if t in model_teams(ctx)
+                                   else str(t) for t in rates["team"]],
                           "Items arbitrated": rates["n_items"].astype(float),
                           "Judgments": rates["n_judgments"].astype(float),
                           "Overturned (95% interval)": intervals(rates["rate"], rates["rate_lo"],
@@ -246,13 +247,15 @@ def _onboarding(ctx, all_ds, post, out: dict) -> None:
             mine["accuracy_start"], mine["accuracy_start_lo"], mine["accuracy_start_hi"]),
         "Final accuracy (95% interval)": intervals(
             mine["accuracy_final"], mine["accuracy_final_lo"], mine["accuracy_final_hi"]),
-        f"Weeks to {target:.0%} (95% interval)": intervals(
-            mine["weeks_to_target"], mine["weeks_to_target_lo"], mine["weeks_to_target_hi"]),
+        f"Weeks to {target:.0%} (95% interval)": [
+            _weeks_text(w, lo, hi) for w, lo, hi in zip(
+                mine["weeks_to_target"], mine["weeks_to_target_lo"], mine["weeks_to_target_hi"],
+                strict=True)],
         "Behind earlier teams (q)": mine["q"].astype(float)}),
         {"Team": "text", "Started": "date", "Judgments": "count",
          "Starting accuracy (95% interval)": "interval",
          "Final accuracy (95% interval)": "interval",
-         f"Weeks to {target:.0%} (95% interval)": "number_interval",
+         f"Weeks to {target:.0%} (95% interval)": "text",
          "Behind earlier teams (q)": "pvalue"})
 
 
@@ -261,6 +264,15 @@ def _metric_words(metric: str) -> str:
         return f"share of {metric[6:]!r} labels"
     return {"accuracy": "accuracy on gold", "handle_seconds": "handle time",
             "cost_per_item": "cost per item"}.get(metric, metric)
+
+
+def _weeks_text(w: float, lo: float, hi: float) -> str:
+    """Weeks to the target with its interval; an infinite end is "not reached"."""
+    def one(v):
+        return "not reached" if v == np.inf else ("–" if not np.isfinite(v) else f"{v:.1f}")
+    if w == np.inf:
+        return f"not on course (at best {one(lo)})" if np.isfinite(lo) else "not on course"
+    return f"{one(w)} ({one(lo)} to {one(hi)})"
 
 
 def _impact(ctx, all_ds, out: dict) -> None:
@@ -281,8 +293,7 @@ def _impact(ctx, all_ds, out: dict) -> None:
         f"differences against the other markets, or the market's other teams; q <= "
         f"{p.alpha:g} over the whole table).")
     for r in sig.head(3).itertuples(index=False):
-        unit = "rate" if r.metric in ("accuracy", "agreement") or r.metric.startswith(
-            "share_") else ("seconds" if r.metric == "handle_seconds" else p.currency)
+        unit = _unit(r.metric, p.currency)
         who = f"market {r.group}" if r.level == "market" else f"team {r.group}"
         text = (f"After {name}, the {_metric_words(r.metric)} of {who} changed by "
                 f"{effect_text(r.effect, r.effect_low, r.effect_high, unit)} "
@@ -291,16 +302,30 @@ def _impact(ctx, all_ds, out: dict) -> None:
         out["items"].append(text)
         out["findings"].append(Finding("watch", text, KEY, value=float(r.effect), q=float(r.q)))
     if len(sig):
+        units = [_unit(m, p.currency) for m in sig["metric"]]
         out["tables"][f"Impact of {name}"] = table(pd.DataFrame({
             "Group": sig["group"].astype(str),
             "Metric": [_metric_words(m) for m in sig["metric"]],
-            "Design": sig["design"].astype(str), "Before": sig["before"].astype(float),
-            "After": sig["after"].astype(float),
-            "Effect (95% interval)": intervals(sig["effect"], sig["effect_low"],
-                                               sig["effect_high"]),
+            "Design": sig["design"].astype(str),
+            "Before": [_value_text(v, u) for v, u in zip(sig["before"], units, strict=True)],
+            "After": [_value_text(v, u) for v, u in zip(sig["after"], units, strict=True)],
+            "Effect (95% interval)": [effect_text(e, lo, hi, u) for e, lo, hi, u in zip(
+                sig["effect"], sig["effect_low"], sig["effect_high"], units, strict=True)],
             "q": sig["q"].astype(float)}),
-            {"Group": "text", "Metric": "text", "Design": "text", "Before": "number",
-             "After": "number", "Effect (95% interval)": "number_interval", "q": "pvalue"})
+            {"Group": "text", "Metric": "text", "Design": "text", "Before": "text",
+             "After": "text", "Effect (95% interval)": "text", "q": "pvalue"})
+
+
+def _unit(metric: str, currency: str) -> str:
+    if metric in ("accuracy", "agreement") or metric.startswith("share_"):
+        return "rate"
+    return "seconds" if metric == "handle_seconds" else currency
+
+
+def _value_text(v: float, unit: str) -> str:
+    if not np.isfinite(v):
+        return "–"
+    return f"{100 * v:.1f}%" if unit == "rate" else f"{v:.3g} {unit}"
 
 
 def build(ctx) -> SectionResult:
