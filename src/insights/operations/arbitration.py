@@ -61,25 +61,26 @@ def arbitration_queue(ds: Dataset, posteriors: pd.DataFrame, *, top: int | None 
                          "consensus": classes[P.argmax(axis=1)] if len(P) else [],
                          "confidence": conf, "expected_errors_removed": 1.0 - conf})
     cand = cand[cand["expected_errors_removed"] > min_expected]
-    j = j[j["item_id"].isin(cand["item_id"])].sort_values(["item_id", "annotator_id"],
-                                                          kind="stable")
-    g = j.groupby("item_id", sort=False)
-    info = pd.DataFrame({
-        "market": g["market"].agg(lambda s: s.mode().iat[0]),
-        "n_votes": g.size(),
-        "disputed": g["label"].nunique() > 1,
-        "votes": g["label"].agg(votes_text),
-        "annotators": g.apply(lambda s: "; ".join(f"{a}={lab}" for a, lab in
-                                                  zip(s["annotator_id"], s["label"],
-                                                      strict=True)), include_groups=False),
-    })
-    out = cand.merge(info, left_on="item_id", right_index=True, how="left")
-    out["n_votes"] = out["n_votes"].fillna(0).astype(int)
-    out["disputed"] = out["disputed"].fillna(False).astype(bool)
-    out = out.sort_values(["expected_errors_removed", "n_votes", "item_id"],
-                          ascending=[False, False, True], kind="stable")
+    j = j[j["item_id"].isin(cand["item_id"])]
+    cand = cand.assign(n_votes=cand["item_id"].map(j.groupby("item_id").size()).fillna(0)
+                       .astype(int).to_numpy())
+    out = cand.sort_values(["expected_errors_removed", "n_votes", "item_id"],
+                           ascending=[False, False, True], kind="stable")
     if top is not None:
         out = out.head(top)
+    # the votes behind each item, for the queue's items only
+    j = j[j["item_id"].isin(out["item_id"])].sort_values(["item_id", "annotator_id"],
+                                                         kind="stable")
+    info = {}
+    for item, sub in j.groupby("item_id", sort=False):
+        labs = sub["label"].astype(str)
+        info[item] = (sub["market"].mode().iat[0], labs.nunique() > 1, votes_text(labs),
+                      "; ".join(f"{a}={lab}" for a, lab in zip(sub["annotator_id"], labs,
+                                                                strict=True)))
+    empty = (None, False, "", "")
+    rows = [info.get(i, empty) for i in out["item_id"]]
+    out = out.assign(market=[r[0] for r in rows], disputed=[bool(r[1]) for r in rows],
+                     votes=[r[2] for r in rows], annotators=[r[3] for r in rows])
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     cols = ["rank", "item_id", "market", "consensus", "confidence", "expected_errors_removed",
             "n_votes", "disputed", "votes", "annotators"]

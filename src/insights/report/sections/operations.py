@@ -65,13 +65,14 @@ def _cross_market(ctx):
 
     p = ctx.params
     key = (ctx.history.fingerprint, str(p.data_source), p.scenario, p.seed, str(ctx.since),
-           str(ctx.until), p.trend_weeks, p.method, p.pseudonymize, str(p.label_set))
+           str(ctx.until), p.trend_weeks, p.method, p.pseudonymize, str(p.label_set),
+           p.alpha, p.gap_min_n, p.accuracy_target)
     if key not in _CROSS:
         all_ds = all_markets(ctx)
         post = (ctx.posterior_history if all_ds is ctx.history
                 else fit_model(all_ds, p.method)).frame()
         _CROSS.clear()                       # one data source at a time: bounded memory
-        _CROSS[key] = (all_ds, post)
+        _CROSS[key] = {"ds": all_ds, "post": post}
     return _CROSS[key]
 
 
@@ -178,10 +179,14 @@ def _arbitration(ctx, ds, out: dict) -> None:
         out["data"]["arbitration_queue"] = queue
 
 
-def _confusions(ctx, all_ds, post, out: dict) -> None:
+def _confusions(ctx, cross: dict, out: dict) -> None:
     from insights.operations.confusions import confusion_tests
 
-    ct = confusion_tests(all_ds, post, alpha=ctx.params.alpha, min_count=ctx.params.gap_min_n)
+    if "confusions" not in cross:             # every market's tests at once, kept for the next
+        cross["confusions"] = confusion_tests(cross["ds"], cross["post"],
+                                              alpha=ctx.params.alpha,
+                                              min_count=ctx.params.gap_min_n)
+    ct = cross["confusions"]
     mine = ct[(ct["market"].astype(str) == str(ctx.market)) & (ct["finding"] != "")]
     out["data"]["confusions"] = mine
     policy = mine[mine["finding"] == "policy clarification"]
@@ -210,20 +215,25 @@ def _confusions(ctx, all_ds, post, out: dict) -> None:
             "markets (no policy to clarify), after false-discovery control.")
 
 
-def _onboarding(ctx, all_ds, post, out: dict) -> None:
+def _onboarding(ctx, cross: dict, out: dict) -> None:
     from insights.operations import onboarding as ob
 
-    if "labeled_at" not in all_ds.labels.columns:
+    if "labeled_at" not in cross["ds"].labels.columns:
         return
-    j = ob.onboarding_judgments(all_ds, post)
-    fits = ob.ramp_fits(j, target=ctx.params.accuracy_target, n_boot=100,
-                        seed=ctx.params.seed)
+    if "onboarding" not in cross:             # every market's new teams at once
+        j = ob.onboarding_judgments(cross["ds"], cross["post"])
+        fits = ob.ramp_fits(j, target=ctx.params.accuracy_target, n_boot=100,
+                            seed=ctx.params.seed)
+        if len(fits):
+            behind = ob.behind_the_curve(j, fits, alpha=ctx.params.alpha)
+            fits = fits.merge(behind, on="team", how="left")
+            market_of = j.groupby("team")["market"].agg(lambda s: s.mode().iat[0])
+            fits["market"] = fits["team"].map(market_of).astype(str)
+        cross["onboarding"] = fits
+    fits = cross["onboarding"]
     if len(fits) == 0:
         return
-    behind = ob.behind_the_curve(j, fits, alpha=ctx.params.alpha)
-    fits = fits.merge(behind, on="team", how="left")
-    market_of = j.groupby("team")["market"].agg(lambda s: s.mode().iat[0])
-    mine = fits[fits["team"].map(market_of).astype(str) == str(ctx.market)]
+    mine = fits[fits["market"] == str(ctx.market)]
     out["data"]["onboarding"] = mine
     if len(mine) == 0:
         return
@@ -338,9 +348,10 @@ def build(ctx) -> SectionResult:
     _calibration(ctx, ds, out)
     _arbitration(ctx, ds, out)
     if ctx.has_times:
-        all_ds, post = _cross_market(ctx)
-        _confusions(ctx, all_ds, post, out)
-        _onboarding(ctx, all_ds, post, out)
+        cross = _cross_market(ctx)
+        all_ds = cross["ds"]
+        _confusions(ctx, cross, out)
+        _onboarding(ctx, cross, out)
         _impact(ctx, all_ds, out)
     if not any(k in out["data"] for k in ("calibration_sessions", "overturn_rates",
                                           "onboarding", "impact", "confusions")) or (
