@@ -36,6 +36,8 @@ max_heatmaps = 6  # teams shown as confusion heatmaps
 pseudonymize = True  # keyed pseudonyms instead of annotator ids
 pseudonym_key_file = ""  # "": INSIGHTS_PSEUDONYM_KEY or the default key file
 tables_dir = ""  # where the run writes the tables ("": not written)
+ops_event = ""  # BPO operations: date of a policy change to measure ("": none)
+ops_event_name = ""  # its name in the report
 
 # %%
 from IPython.display import HTML  # noqa: E402
@@ -126,6 +128,16 @@ show(report.sections["model"])
 
 # %%
 show(report.sections["forecast"])
+
+# %% [markdown]
+# ## BPO operations
+#
+# Calibration sessions, arbitration outcomes and the arbitration queue, confusions that are
+# systemic (a policy to clarify) or specific to one team (a knowledge gap), new teams' ramp-up,
+# and the measured impact of a policy change.
+
+# %%
+show(report.sections["operations"])
 
 # %% [markdown]
 # ## Methods and provenance
