@@ -4,10 +4,17 @@ cost-aware assignment, the quality-cost frontier and A/B analysis of label logs.
 Modules
 -------
 ``features``    the labeler feature table (:func:`labeler_features`)
+``policies``    redundancy policies (fixed, agree, margin, posterior, assisted, knowledge gradient)
+``replay``      policy replay with common random numbers and paired intervals (:func:`replay`)
+``simulation``  judgments drawn on demand from a simulated operation's truth
 """
 
 from __future__ import annotations
 
 from insights.allocation.features import LabelerFeatures, labeler_features
+from insights.allocation.policies import parse_policy
+from insights.allocation.replay import ReplayResult, replay
+from insights.allocation.simulation import draw_judgments
 
-__all__ = ["LabelerFeatures", "labeler_features"]
+__all__ = ["LabelerFeatures", "ReplayResult", "draw_judgments", "labeler_features",
+           "parse_policy", "replay"]

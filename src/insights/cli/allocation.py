@@ -31,6 +31,61 @@ def cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_POLICIES = ("agree:2:3,margin:2:7,posterior:0.99:1:10,posterior:auto:1:10,"
+                    "posterior:auto:1:10:budget=3,kg:3")
+
+
+def _item_priors(path: str | None):
+    if not path:
+        return None
+    import pandas as pd
+
+    frame = pd.read_parquet(path) if path.endswith((".parquet", ".pq")) else pd.read_csv(path)
+    if "item_id" not in frame.columns:
+        raise CommandError(f"--item-priors {path}: expected a column 'item_id' and one "
+                           f"probability column per class (p_<class> or <class>)")
+    frame = frame.set_index(frame["item_id"].astype(str)).drop(columns=["item_id"])
+    cols = [c for c in frame.columns if str(c).startswith("p_")]
+    if cols:
+        frame = frame[cols].rename(columns=lambda c: str(c)[2:])
+    return frame.apply(pd.to_numeric, errors="raise")
+
+
+def cmd_policies(args: argparse.Namespace) -> int:
+    from insights import _io
+    from insights.allocation.replay import replay
+
+    out = out_path(args.out)
+    specs = [p for p in args.policies.split(",") if p.strip()]
+    if args.scenario:
+        from insights import synthetic
+        from insights.allocation.simulation import draw_judgments
+
+        sim = synthetic.simulate(args.scenario, seed=args.seed)
+        labels, gold = draw_judgments(sim, args.per_item, n_items=args.n_items, seed=args.seed)
+        source = f"scenario {args.scenario!r} ({args.per_item} fresh judgments per item)"
+    else:
+        if not args.labels:
+            raise CommandError("give LABELS (a log with many judgments per item) or --scenario")
+        ds = load_data(args.labels, gold=args.gold, label_set=args.label_set)
+        if ds.gold is None:
+            raise CommandError("policies need gold answers (--gold or gold.* in the "
+                               "directory): each policy is scored against gold")
+        labels, gold = ds, None
+        source = args.labels
+    result = replay(labels, gold, specs, reference=args.reference, seeds=args.seeds,
+                    folds=args.folds, item_priors=_item_priors(args.item_priors),
+                    seed=args.seed)
+    _io.write_table(result.table, out)
+    print(f"{len(result.table)} policies replayed on {source} "
+          f"({result.table['n_items'].iat[0]:,} gold items x {args.seeds} seeds) -> {out}")
+    for row in result.table.itertuples():
+        print(f"  {row.policy:40s} {row.labels_per_item:5.2f}/item  acc {row.accuracy:6.2f}%  "
+              f"saved {row.labels_saved:6.1f}% [{row.labels_saved_low:.1f}, "
+              f"{row.labels_saved_high:.1f}]")
+    return 0
+
+
 def register(sub) -> None:
     """Add ``features``, ``policies``, ``allocate`` and ``abtest``."""
     s = sub.add_parser("features", help="labeler feature table (one row per annotator)")
@@ -49,6 +104,27 @@ def register(sub) -> None:
                                       "OUT_by_queue.<ext>)")
     s.add_argument("--out", required=True, help="output .csv or .parquet")
     s.set_defaults(func=cmd_features)
+
+    s = sub.add_parser("policies", help="replay redundancy policies against a reference")
+    s.add_argument("labels", metavar="LABELS", nargs="?",
+                   help="a labels file or a directory of tables (many judgments per item)")
+    s.add_argument("--gold", help="gold file (used only to score)")
+    s.add_argument("--label-set", help="comma-separated declared label set")
+    s.add_argument("--policies", default=DEFAULT_POLICIES,
+                   help=f"comma-separated policy specs (default: {DEFAULT_POLICIES})")
+    s.add_argument("--reference", default="fixed:5", help="reference policy (default fixed:5, "
+                                                          "Dawid-Skene on 5 judgments)")
+    s.add_argument("--seeds", type=int, default=5, help="stream orders replayed (default 5)")
+    s.add_argument("--folds", type=int, default=5, help="folds of the cross-fitted skills")
+    s.add_argument("--item-priors", help="classifier probabilities per item (item_id, p_<class>)"
+                                         " for the assisted policy")
+    s.add_argument("--scenario", help="replay on the simulator instead: judgments drawn on "
+                                      "demand from this scenario's truth")
+    s.add_argument("--per-item", type=int, default=20, help="simulated judgments per item")
+    s.add_argument("--n-items", type=int, help="simulated items (default: all)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True, help="output .csv or .parquet")
+    s.set_defaults(func=cmd_policies)
 
 
 __all__ = ["register", "CommandError"]
