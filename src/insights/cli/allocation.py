@@ -86,6 +86,84 @@ def cmd_policies(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read(path: str, what: str):
+    import pandas as pd
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{what} {path}: no such file")
+    if p.suffix in (".parquet", ".pq"):
+        return pd.read_parquet(p)
+    return pd.read_csv(p, dtype={"item_id": str, "annotator_id": str})
+
+
+def cmd_allocate(args: argparse.Namespace) -> int:
+    from insights import _io
+    from insights.allocation.assignment import (
+        assign,
+        assign_milp,
+        build_problem,
+        frontier,
+        plot_frontier,
+    )
+
+    out = out_path(args.out)
+    chosen = [x for x in (args.quality_target, args.budget, args.lam) if x is not None]
+    if len(chosen) > 1:
+        raise CommandError("give at most one of --quality-target, --budget, --lambda")
+    pending = _read(args.pending, "PENDING")
+    annotators = _read(args.annotators, "ANNOTATORS")
+    features = history = None
+    if args.labels:
+        from insights.allocation import labeler_features
+
+        ds = load_data(args.labels, gold=args.gold)
+        features = labeler_features(ds, annotators=annotators).annotators.reset_index()
+        history = ds.labels[["item_id", "annotator_id"]]
+    caps = None
+    if args.vendor_caps:
+        caps = {}
+        for part in args.vendor_caps.split(","):
+            team, _, cap = part.partition("=")
+            if not cap:
+                raise CommandError(f"--vendor-caps {args.vendor_caps}: expected TEAM=CAP,...")
+            caps[team.strip()] = int(cap)
+    problem = build_problem(pending, annotators, features=features, history=history,
+                            redundancy=args.redundancy, horizon_days=args.horizon_days,
+                            vendor_caps=caps)
+    if args.min_vendors > 1:
+        lam = args.lam if args.lam is not None else 0.0
+        if args.quality_target is not None or args.budget is not None:
+            lam = assign(problem, quality_target=args.quality_target,
+                         budget=args.budget).summary["lambda"]
+        result = assign_milp(problem, lam, min_vendors=args.min_vendors)
+    else:
+        result = assign(problem, lam=args.lam, quality_target=args.quality_target,
+                        budget=args.budget)
+    _io.write_table(result.table, out)
+    s = result.summary
+    print(f"{s['judgments']:,} judgments on {s['items']:,} items ({s['unassigned']:,} could not "
+          f"be assigned), cost {s['total_cost']:.2f} ({s['cost_per_item']:.4f}/item), mean "
+          f"accuracy {100 * s['mean_quality']:.2f}%, lambda {s['lambda']:.4g}, "
+          f"{s['days_to_finish']:.2f} days at capacity ({s['solver']}) -> {out}")
+    if s.get("target_met") is False:
+        print("warning: the target cannot be met; this is the closest assignment",
+              file=__import__("sys").stderr)
+    if args.frontier:
+        table = frontier(problem, n_points=args.frontier_points)
+        _io.write_table(table, out_path(args.frontier))
+        if args.frontier_plot:
+            import matplotlib.pyplot as plt
+
+            ax = plot_frontier(table, chosen=s)
+            with _io.atomic_path(args.frontier_plot) as tmp:
+                ax.figure.savefig(tmp, format=Path(args.frontier_plot).suffix.lstrip(".") or
+                                  "png", dpi=120, bbox_inches="tight")
+            plt.close(ax.figure)
+        print(f"frontier of {len(table)} points -> {args.frontier}")
+    return 0
+
+
 def register(sub) -> None:
     """Add ``features``, ``policies``, ``allocate`` and ``abtest``."""
     s = sub.add_parser("features", help="labeler feature table (one row per annotator)")
@@ -125,6 +203,32 @@ def register(sub) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True, help="output .csv or .parquet")
     s.set_defaults(func=cmd_policies)
+
+    s = sub.add_parser("allocate", help="assign pending items to annotators (min-cost flow)")
+    s.add_argument("pending", metavar="PENDING", help="pending items (item_id, market, queue)")
+    s.add_argument("annotators", metavar="ANNOTATORS",
+                   help="annotators (annotator_id, team, market, queues, cost_per_label, "
+                        "capacity_per_day[, quality])")
+    s.add_argument("--labels", help="label history: quality from the labeler features, and "
+                                    "already-judged pairs excluded")
+    s.add_argument("--gold", help="gold file for the history")
+    s.add_argument("--redundancy", type=int, default=3, help="judgments per item (default 3)")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--quality-target", type=float,
+                   help="mean accuracy of the assigned judgments to reach (0-1)")
+    g.add_argument("--budget", type=float, help="total cost not to exceed")
+    g.add_argument("--lambda", dest="lam", type=float,
+                   help="price of one expected correct judgment (default 0: cheapest)")
+    s.add_argument("--min-vendors", type=int, default=1,
+                   help="at least this many vendors per item (>1 solves a MILP with HiGHS)")
+    s.add_argument("--vendor-caps", help="TEAM=CAP,... most judgments per vendor")
+    s.add_argument("--horizon-days", type=float, default=1.0,
+                   help="days of capacity available (default 1)")
+    s.add_argument("--frontier", help="also write the quality-cost frontier table here")
+    s.add_argument("--frontier-points", type=int, default=20)
+    s.add_argument("--frontier-plot", help="and its plot (.png or .svg)")
+    s.add_argument("--out", required=True, help="output .csv or .parquet (one row per judgment)")
+    s.set_defaults(func=cmd_allocate)
 
 
 __all__ = ["register", "CommandError"]
