@@ -164,6 +164,33 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_abtest(args: argparse.Namespace) -> int:
+    from insights import _io
+    from insights.allocation.experiments import ab_analysis, power_table
+
+    out = out_path(args.out)
+    ds = load_data(args.labels, gold=args.gold, label_set=args.label_set)
+    table = ab_analysis(ds, args.arm_column, control=args.control,
+                        confidence=args.confidence)
+    _io.write_table(table, out)
+    arms = table["arm"].nunique()
+    print(f"{arms} arms of {args.arm_column!r} compared on {table['metric'].nunique()} "
+          f"metrics -> {out}")
+    for row in table.dropna(subset=["diff"]).itertuples():
+        print(f"  {row.metric:30s} {row.arm} - {row.control}: {row.diff:+.3f} "
+              f"[{row.diff_low:+.3f}, {row.diff_high:+.3f}] p={row.p_value:.3g}")
+    acc = table[(table["metric"] == "accuracy_gold") & (table["arm"] == table["control"])]
+    if len(acc) and args.power_diffs:
+        p0 = float(acc["mean"].iat[0]) / 100
+        diffs = [float(x) for x in args.power_diffs.split(",")]
+        pw = power_table(min(p0, 0.999), diffs, alpha=1 - args.confidence, power=args.power)
+        print(f"power {args.power:.0%} at alpha {1 - args.confidence:.2g} from the control's "
+              f"gold accuracy {100 * p0:.1f}%:")
+        for r in pw.itertuples():
+            print(f"  +{100 * r.difference:.1f} points: {r.items_per_arm:,} gold items per arm")
+    return 0
+
+
 def register(sub) -> None:
     """Add ``features``, ``policies``, ``allocate`` and ``abtest``."""
     s = sub.add_parser("features", help="labeler feature table (one row per annotator)")
@@ -229,6 +256,20 @@ def register(sub) -> None:
     s.add_argument("--frontier-plot", help="and its plot (.png or .svg)")
     s.add_argument("--out", required=True, help="output .csv or .parquet (one row per judgment)")
     s.set_defaults(func=cmd_allocate)
+
+    s = sub.add_parser("abtest", help="A/B analysis of the arms of a live experiment")
+    s.add_argument("labels", metavar="LABELS", help="a labels file or a directory of tables")
+    s.add_argument("--arm-column", required=True, help="column naming each judgment's arm")
+    s.add_argument("--gold", help="gold file (accuracy on gold audits)")
+    s.add_argument("--control", help="control arm (default: the first in sorted order)")
+    s.add_argument("--label-set", help="comma-separated declared label set")
+    s.add_argument("--confidence", type=float, default=0.95)
+    s.add_argument("--power", type=float, default=0.8, help="power of the sample-size lines")
+    s.add_argument("--power-diffs", default="0.01,0.02,0.05",
+                   help="accuracy differences for the sample-size lines (default "
+                        "0.01,0.02,0.05; empty: none)")
+    s.add_argument("--out", required=True, help="output .csv or .parquet")
+    s.set_defaults(func=cmd_abtest)
 
 
 __all__ = ["register", "CommandError"]
