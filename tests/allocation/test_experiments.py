@@ -73,6 +73,7 @@ def test_planted_difference_is_found(sim):
                                   "judgments_per_item", "throughput_per_annotator_day"}
 
 
+@pytest.mark.slow
 def test_aa_splits_rarely_reject(sim):
     # 20 random annotator splits without effect: a 95 % test rejects ~1 of them; more than 5
     # has probability < 0.0003 under the null (binomial 20, 0.05), unless the clustering is wrong

@@ -11,9 +11,10 @@ labeler features' accuracy); the objective is
 
 over assignments :math:`x_{ia} \in \{0, 1\}` with :math:`u_i` the judgments item :math:`i`
 could not get (penalty :math:`M` far above any cost). This is a min-cost flow --
-source -> item (``redundancy``) -> annotator (1) -> vendor (capacity) -> sink (vendor cap) --
-whose constraint matrix is totally unimodular, so OR-Tools' network simplex returns an integer
-optimum equal to the LP relaxation's. A quality target (mean :math:`q` of the assigned
+source -> item (``redundancy``) -> annotator (1) -> vendor (capacity) -> sink (vendor cap),
+solved as the maximum flow of least cost --
+whose constraint matrix is totally unimodular, so OR-Tools' min-cost flow (cost scaling)
+returns an integer optimum equal to the LP relaxation's. A quality target (mean :math:`q` of the assigned
 judgments) or a budget (total cost) is met by bisection on :math:`\lambda` (both are monotone
 in :math:`\lambda`). A side constraint that breaks the network -- at least ``min_vendors``
 vendors per item -- is solved as a mixed-integer program with SciPy's HiGHS
@@ -266,7 +267,14 @@ def _eligible_pairs(items: pd.DataFrame, ann: pd.DataFrame) -> pd.DataFrame:
 # solving
 # --------------------------------------------------------------------------------------------
 def _solve_flow(p: Problem, lam: float) -> tuple[np.ndarray, int]:
-    """Min-cost flow at ``lam``: returns the flow on each eligible arc and the optimal cost."""
+    """Min-cost flow at ``lam``: returns the flow on each eligible arc and the objective.
+
+    OR-Tools routes the maximum flow (as many judgments as the capacities allow) at minimum
+    cost (``solve_max_flow_with_min_cost``), which is the penalty formulation's optimum
+    without a big-M arc (big costs slow the cost-scaling algorithm). The objective returned
+    adds ``penalty(lam)`` per unassigned judgment, so it equals the LP relaxation of the
+    penalty formulation (:func:`assign_milp` uses the same).
+    """
     from ortools.graph.python import min_cost_flow
 
     n, m, v = p.n_items, p.n_annotators, len(p.vendors)
@@ -275,25 +283,25 @@ def _solve_flow(p: Problem, lam: float) -> tuple[np.ndarray, int]:
     ann_node = 1 + n + np.arange(m)
     ven_node = 1 + n + m + np.arange(v)
     k = p.redundancy
-    pen = p.penalty(lam)
-    tails = np.concatenate([np.zeros(n, np.int64), item_node[p.arc_item], item_node,
-                            ann_node, ven_node])
-    heads = np.concatenate([item_node, ann_node[p.arc_ann], np.full(n, sink), ven_node[p.ann_vendor],
+    e = len(p.arc_item)
+    tails = np.concatenate([np.zeros(n, np.int64), item_node[p.arc_item], ann_node, ven_node])
+    heads = np.concatenate([item_node, ann_node[p.arc_ann], ven_node[p.ann_vendor],
                             np.full(v, sink)])
-    caps = np.concatenate([np.full(n, k), np.ones(len(p.arc_item), np.int64), np.full(n, k),
-                           p.capacity, p.vendor_cap]).astype(np.int64)
-    costs = np.concatenate([np.zeros(n, np.int64), p.arc_costs(lam), np.full(n, pen),
+    caps = np.concatenate([np.full(n, k), np.ones(e, np.int64), p.capacity,
+                           p.vendor_cap]).astype(np.int64)
+    costs = np.concatenate([np.zeros(n, np.int64), p.arc_costs(lam),
                             np.zeros(m + v, np.int64)])
     mcf = min_cost_flow.SimpleMinCostFlow()
     arcs = mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     supplies = np.zeros(sink + 1, np.int64)
     supplies[src], supplies[sink] = n * k, -n * k
     mcf.set_nodes_supplies(np.arange(sink + 1), supplies)
-    status = mcf.solve()
+    status = mcf.solve_max_flow_with_min_cost()
     if status != mcf.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")
-    flows = mcf.flows(arcs[n:n + len(p.arc_item)])
-    return np.asarray(flows, dtype=np.int64), int(mcf.optimal_cost())
+    flows = np.asarray(mcf.flows(arcs[n:n + e]), dtype=np.int64)
+    unassigned = n * k - int(flows.sum())
+    return flows, int(mcf.optimal_cost()) + unassigned * p.penalty(lam)
 
 
 def _result(p: Problem, chosen: np.ndarray, lam: float, objective: float, solver: str
