@@ -44,7 +44,9 @@ class SectionResult:
     ``tables`` maps a caption to a tidy table; ``figures`` are matplotlib Figures (or Axes);
     ``findings`` go to the report's headline list; ``note`` is the one sentence shown instead
     of the evidence when the data lacks what the section needs; ``data`` keeps anything else
-    the section computed (for other sections and the tables written beside the HTML).
+    the section computed (for other sections; its ``"tables"`` entry, name -> tidy table, is
+    written beside the HTML); ``items`` are sentences shown as a bulleted list after the
+    ``sentences`` (e.g. one per significant change).
     """
 
     key: str
@@ -55,3 +57,4 @@ class SectionResult:
     findings: list[Finding] = field(default_factory=list)
     note: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    items: list[str] = field(default_factory=list)
