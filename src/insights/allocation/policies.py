@@ -70,6 +70,7 @@ class Policy:
     """
 
     kind = "policy"
+    core = 1             # leading parameters always written positionally in ``spec``
     aggregate: str = "mv"
 
     @property
@@ -98,8 +99,15 @@ class Policy:
 
     @property
     def spec(self) -> str:
-        """The canonical spec string (round-trips through :func:`parse_policy`)."""
-        return ":".join([self.kind] + [str(getattr(self, n)) for n in _order(type(self))])
+        """The canonical spec string (round-trips through :func:`parse_policy`): the leading
+        parameters positionally, then ``key=value`` for the others that differ from their
+        defaults (``posterior:auto:1:10:budget=3.0``)."""
+        order = _order(type(self))
+        defaults = {f.name: f.default for f in fields(self)}
+        parts = [self.kind] + [str(getattr(self, n)) for n in order[:self.core]]
+        parts += [f"{n}={getattr(self, n)}" for n in order[self.core:]
+                  if getattr(self, n) != defaults[n]]
+        return ":".join(parts)
 
     def _check(self) -> None:
         if self.aggregate not in AGGREGATES:
@@ -130,6 +138,7 @@ class Agree(Policy):
     ``agree:2:3`` is the classic two-agree-else-a-third rule."""
 
     kind = "agree"
+    core = 2
     m: int = 2
     n: int = 3
     aggregate: str = "mv"
@@ -148,6 +157,7 @@ class Margin(Policy):
     (at most ``n`` judgments)."""
 
     kind = "margin"
+    core = 2
     d: int = 2
     n: int = 7
     aggregate: str = "mv"
@@ -177,6 +187,7 @@ class Posterior(Policy):
     """
 
     kind = "posterior"
+    core = 3
     threshold: float | str = 0.99
     m: int = 1
     n: int = 10
