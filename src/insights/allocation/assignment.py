@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Problem", "Assignment", "build_problem", "assign", "assign_milp", "frontier",
+__all__ = ["Problem", "Assignment", "build_problem", "problem_from_log", "assign", "assign_milp", "frontier",
            "plot_frontier", "ASSIGNMENT_COLUMNS"]
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,47 @@ def build_problem(pending: pd.DataFrame, annotators: pd.DataFrame, *,
                    ann_vendor=ann_vendor.astype(np.int64), capacity=capacity,
                    vendor_cap=vendor_cap, redundancy=int(redundancy),
                    handle_seconds=handle.to_numpy(np.float64), capacity_per_day=cap_day)
+
+
+def problem_from_log(ds, *, features: pd.DataFrame | None = None, redundancy: int = 3,
+                     days: float = 7.0) -> tuple[Problem, pd.DataFrame]:
+    """The last ``days`` of a log's items as a pending batch for its human annotators.
+
+    A what-if: how the same volume could have been routed. The annotators table must have
+    ``cost_per_label`` and ``capacity_per_day``; capacity is for ``days`` days; quality comes
+    from the labeler features (computed here when not given); eligibility is the annotators'
+    queues when the table lists them (every annotator of the log otherwise -- a market's log
+    holds that market's annotators). Returns the problem and the recent judgments (the routing
+    they actually got).
+
+    Raises
+    ------
+    ValueError
+        When the annotators table lacks the cost or capacity columns.
+    """
+    from insights.allocation.features import labeler_features
+
+    ann = ds.annotators
+    need = {"cost_per_label", "capacity_per_day"}
+    if ann is None or not need <= set(ann.columns):
+        raise ValueError("the assignment needs the annotators' cost_per_label and "
+                         "capacity_per_day columns (annotators table)")
+    table = ds.annotator_table()
+    humans = set(table.index[table["kind"] != "model"])
+    ann = ann[ann["annotator_id"].isin(humans)].drop(columns=["market"], errors="ignore")
+    lab = ds.labels
+    recent = lab
+    if "labeled_at" in lab.columns:
+        ts = pd.to_datetime(lab["labeled_at"], utc=True)
+        recent = lab[ts > ts.max() - pd.Timedelta(days=days)]
+    cols = ["item_id"] + (["queue"] if "queue" in recent.columns and "queues" in ann.columns
+                          else [])
+    pending = recent[cols].drop_duplicates("item_id")
+    if features is None:
+        features = labeler_features(ds).annotators.reset_index()
+    problem = build_problem(pending, ann, features=features, redundancy=redundancy,
+                            horizon_days=days)
+    return problem, recent
 
 
 def _eligible_pairs(items: pd.DataFrame, ann: pd.DataFrame) -> pd.DataFrame:

@@ -39,7 +39,7 @@ import pandas as pd
 from insights.allocation.policies import AUTO_GRID, KnowledgeGradient, Policy, parse_policy
 from insights.data import Dataset, Encoded, as_encoded
 
-__all__ = ["ReplayResult", "replay", "summarize", "REPLAY_COLUMNS"]
+__all__ = ["ReplayResult", "replay", "replay_log", "summarize", "REPLAY_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -365,6 +365,34 @@ def replay(labels, gold: pd.DataFrame | None = None, policies=("agree:2:3", "mar
     table = summarize(correct, used_all, specs, n_boot=n_boot, confidence=confidence, seed=seed)
     return ReplayResult(table=table, correct=correct, used=used_all, policies=specs,
                         item_ids=enc.item_ids[scored])
+
+
+def replay_log(ds: Dataset, policies, *, k: int = 3, min_gold: int = 30, seeds: int = 3,
+               seed: int = 0, **kw) -> ReplayResult:
+    """Replay policies on an operation's own log against ``fixed:k`` Dawid-Skene.
+
+    Only items with at least ``k`` judgments take part (a policy can read no more than the
+    log holds, so the reference must be able to read ``k``); they are scored on their gold.
+
+    Raises
+    ------
+    ValueError
+        Without gold, or with fewer than ``min_gold`` gold items among those items (the
+        message says what to add).
+    """
+    if ds.gold is None or not len(ds.gold):
+        raise ValueError("the replay needs gold answers (a gold table: item_id, label)")
+    lab = ds.labels
+    n_per = lab.groupby("item_id").size()
+    deep = set(n_per.index[n_per >= k])
+    gold = ds.gold[ds.gold["item_id"].isin(deep)]
+    if len(gold) < min_gold:
+        raise ValueError(f"the replay needs at least {min_gold} gold items with {k} or more "
+                         f"judgments each; the log has {len(gold)}: add gold answers on items "
+                         f"labeled {k} or more times")
+    sub = lab.loc[lab["item_id"].isin(deep), ["item_id", "annotator_id", "label"]]
+    return replay(sub, gold[["item_id", "label"]], list(policies), reference=f"fixed:{k}",
+                  seeds=seeds, seed=seed, **kw)
 
 
 def summarize(correct: np.ndarray, used: np.ndarray, specs: list[str], *, n_boot: int = 1000,

@@ -4,8 +4,6 @@ the market's items to its annotators (:mod:`insights.allocation`)."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 
@@ -13,11 +11,12 @@ from insights.report.html import table
 from insights.report.sections import Finding, SectionResult
 from insights.report.sections._util import intervals
 
+__all__ = ["KEY", "TITLE", "ORDER", "build", "recommend", "replay_view", "frontier_view"]
+
 KEY = "allocation"
 TITLE = "Allocation"
 ORDER = 70
 
-log = logging.getLogger(__name__)
 
 NO_GOLD = ("The redundancy replay needs gold answers on items with several judgments: add a "
            "gold table (item_id, label) that covers some of them.")
@@ -53,61 +52,40 @@ def recommend(t: pd.DataFrame) -> pd.Series | None:
 
 
 def _replay(ctx):
-    from insights.allocation import replay
+    from insights.allocation.replay import replay_log
 
     p = ctx.params
-    ds = ctx.dataset
-    if ds.gold is None or not len(ds.gold):
+    if ctx.dataset.gold is None or not len(ctx.dataset.gold):
         return None, NO_GOLD
-    lab = ds.labels
-    k = int(p.allocation_reference_k)
-    n_per = lab.groupby("item_id").size()
-    deep = n_per.index[n_per >= k]
-    gold_deep = ds.gold[ds.gold["item_id"].isin(deep)]
-    if len(gold_deep) < p.min_gold:
-        return None, (f"The redundancy replay needs at least {p.min_gold} gold items with "
-                      f"{k} or more judgments each; this period has {len(gold_deep)}: add gold "
-                      f"answers (a gold table) on items labeled {k} or more times.")
-    sub = lab[lab["item_id"].isin(set(deep))]
-    result = replay(sub[["item_id", "annotator_id", "label"]], gold_deep,
-                    list(p.allocation_policies), reference=f"fixed:{k}",
-                    seeds=int(p.allocation_seeds), seed=int(p.seed))
-    return result, ""
+    try:
+        return replay_log(ctx.dataset, p.allocation_policies, k=int(p.allocation_reference_k),
+                          min_gold=int(p.min_gold), seeds=int(p.allocation_seeds),
+                          seed=int(p.seed)), ""
+    except ValueError as exc:
+        return None, f"The redundancy replay could not run: {exc}."
 
 
 def _frontier(ctx):
     from insights.allocation import labeler_features
-    from insights.allocation.assignment import assign, build_problem, frontier
+    from insights.allocation.assignment import assign, frontier, problem_from_log
 
     ds = ctx.dataset
-    ann = ds.annotators
-    if ann is None or not {"cost_per_label", "capacity_per_day"} <= set(ann.columns):
+    if ds.annotators is None or not {"cost_per_label", "capacity_per_day"} <= set(
+            ds.annotators.columns):
         return None, NO_COSTS
-    table_ = ctx.annotator_table
-    humans = table_.index[table_["kind"] != "model"]
-    ann = ann[ann["annotator_id"].isin(set(humans))].drop(columns=["market"], errors="ignore")
-    if ann.empty:
-        return None, NO_COSTS
-    lab = ds.labels
-    if "labeled_at" in lab.columns:
-        end = pd.to_datetime(lab["labeled_at"], utc=True).max()
-        recent = lab[pd.to_datetime(lab["labeled_at"], utc=True) > end - pd.Timedelta(days=7)]
-    else:
-        recent = lab
-    pending = recent[["item_id"]].drop_duplicates()
+    k = int(ctx.params.allocation_redundancy)
     feats = labeler_features(ds).annotators.reset_index()
-    problem = build_problem(pending, ann, features=feats,
-                            redundancy=int(ctx.params.allocation_redundancy), horizon_days=7.0)
+    problem, recent = problem_from_log(ds, features=feats, redundancy=k, days=7.0)
     table_f = frontier(problem, n_points=20)
     # today's routing: the mean accuracy and cost of the judgments the week actually got
     q = feats.set_index("annotator_id")["accuracy_model"]
     cost = ctx.cost_per_judgment()
-    week = lab.index.isin(recent.index)
-    now_q = float(q.reindex(lab.loc[week, "annotator_id"]).mean())
-    now_cost = float(np.nanmean(cost[week])) * int(ctx.params.allocation_redundancy)
+    week = ds.labels.index.isin(recent.index)
+    now_q = float(q.reindex(recent["annotator_id"]).mean())
+    now_cost = float(np.nanmean(cost[week])) * k
     chosen = assign(problem, quality_target=now_q)
     return {"frontier": table_f, "chosen": chosen.summary, "now_quality": now_q,
-            "now_cost_per_item": now_cost, "items": len(pending)}, ""
+            "now_cost_per_item": now_cost, "items": problem.n_items}, ""
 
 
 def frontier_view(f: pd.DataFrame) -> pd.DataFrame:
@@ -130,10 +108,7 @@ def build(ctx) -> SectionResult:
 
     sentences, tables, figures, findings, notes = [], {}, [], [], []
     data: dict = {"tables": {}}
-    try:
-        result, note = _replay(ctx)
-    except ValueError as exc:  # e.g. a period too small to cross-fit
-        result, note = None, f"The redundancy replay could not run on this period ({exc})."
+    result, note = _replay(ctx)
     if result is None:
         notes.append(note)
     else:
