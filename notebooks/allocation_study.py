@@ -22,6 +22,8 @@ redundancy = 3  # judgments per item in the routing
 power_control = 0.9  # control accuracy for the A/B sample sizes
 
 # %%
+from IPython.display import display
+
 from insights import data, synthetic
 from insights.allocation import draw_judgments, labeler_features, replay
 from insights.allocation.assignment import assign, frontier, plot_frontier, problem_from_log
@@ -39,7 +41,7 @@ print(f"{len(ds.labels):,} judgments on {ds.labels['item_id'].nunique():,} items
 
 # %%
 features = labeler_features(ds)
-features.annotators.sort_values("cost_per_correct").head(15)
+display(features.annotators.sort_values("cost_per_correct").head(15))
 
 # %% [markdown]
 # ## Redundancy policies on the market's judgments
@@ -48,7 +50,7 @@ features.annotators.sort_values("cost_per_correct").head(15)
 
 # %%
 market_replay = replay_log(ds, policies, k=reference_k, seeds=replay_seeds, seed=seed)
-market_replay.table
+display(market_replay.table)
 
 # %% [markdown]
 # ## The same policies on the simulator (known truth)
@@ -58,7 +60,7 @@ market_replay.table
 # %%
 sim = synthetic.simulate(scenario, seed=seed)
 sim_labels, sim_truth = draw_judgments(sim, sim_per_item, n_items=sim_items, seed=seed)
-replay(sim_labels, sim_truth, sim_policies, seeds=replay_seeds, seed=seed).table
+display(replay(sim_labels, sim_truth, sim_policies, seeds=replay_seeds, seed=seed).table)
 
 # %% [markdown]
 # ## Routing a week of items: the quality-cost frontier
@@ -69,10 +71,10 @@ problem, recent = problem_from_log(ds, features=features.annotators.reset_index(
 front = frontier(problem, n_points=20)
 cheapest = assign(problem, lam=0.0).summary
 plot_frontier(front, chosen=cheapest)
-front
+display(front)
 
 # %% [markdown]
 # ## How many items an A/B test of a new policy needs
 
 # %%
-power_table(power_control, [0.01, 0.02, 0.03, 0.05])
+display(power_table(power_control, [0.01, 0.02, 0.03, 0.05]))
