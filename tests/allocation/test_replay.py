@@ -111,3 +111,21 @@ def test_cli_policies_needs_gold(tmp_path, sim):
     sim.labels.head(200).to_csv(tmp_path / "labels.csv", index=False)
     assert main(["policies", str(tmp_path / "labels.csv"), "--out",
                  str(tmp_path / "p.csv")]) == 1
+
+
+def test_assisted_policy_uses_the_classifier_prior(small):
+    labels, truth = small
+    classes = sorted(labels["label"].unique())
+    # a good classifier: 0.9 on the true class, the rest spread evenly
+    k = len(classes)
+    prob = np.full((len(truth), k), 0.1 / (k - 1))
+    prob[np.arange(len(truth)), pd.Index(classes).get_indexer(truth["label"])] = 0.9
+    priors = pd.DataFrame(prob, index=truth["item_id"], columns=classes)
+    r = replay(labels, truth, ["posterior:0.99:1:10", "assisted:0.99:0:10"], seeds=2,
+               item_priors=priors, n_boot=100)
+    post, assisted = r.table.iloc[1], r.table.iloc[2]
+    # an informative prior needs fewer judgments to reach the same posterior threshold
+    assert assisted["labels_per_item"] < post["labels_per_item"]
+    assert assisted["accuracy"] >= post["accuracy"] - 0.5
+    with pytest.raises(ValueError, match="item_priors"):
+        replay(labels, truth, ["assisted:0.99"], seeds=1, n_boot=10)

@@ -7,6 +7,9 @@ Modules
 ``policies``    redundancy policies (fixed, agree, margin, posterior, assisted, knowledge gradient)
 ``replay``      policy replay with common random numbers and paired intervals (:func:`replay`)
 ``simulation``  judgments drawn on demand from a simulated operation's truth
+``assignment``  min-cost-flow routing (OR-Tools), bisection on lambda, MILP side constraints,
+                the quality-cost frontier
+``experiments`` A/B analysis of label logs (clustered by annotator) and power
 """
 
 from __future__ import annotations
