@@ -435,19 +435,22 @@ def assign(problem: Problem, *, lam: float | None = None, quality_target: float 
     return best
 
 
-def frontier(problem: Problem, n_points: int = 20, *, lam_max: float | None = None
-             ) -> pd.DataFrame:
+def frontier(problem: Problem, n_points: int = 20, *, lam_max: float | None = None,
+             progress: bool = False) -> pd.DataFrame:
     """The quality-cost frontier: one min-cost flow per :math:`\\lambda` of a grid.
 
     The grid is 0 and ``n_points - 1`` values geometrically spaced up to ``lam_max``
     (default: where quality dominates cost). Returns one row per point with the
     :class:`Assignment` summary (``lambda``, ``total_cost``, ``cost_per_item``,
     ``mean_quality``, ``judgments``, ``unassigned``, ``hours`` of work, ``days_to_finish``
-    at capacity).
+    at capacity). ``progress`` shows a tqdm bar (one solve per point: minutes at 1e5 items).
     """
+    from tqdm.auto import tqdm
+
     top = lam_max if lam_max is not None else problem.lam_max()
     grid = np.concatenate([[0.0], np.geomspace(top / 10 ** 3, top, n_points - 1)])
-    rows = [_at(problem, lam).summary for lam in grid]
+    rows = [_at(problem, lam).summary
+            for lam in tqdm(grid, desc="frontier", unit="point", disable=not progress)]
     return pd.DataFrame(rows).drop(columns=["solver"])
 
 

@@ -150,7 +150,8 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         print("warning: the target cannot be met; this is the closest assignment",
               file=__import__("sys").stderr)
     if args.frontier:
-        table = frontier(problem, n_points=args.frontier_points)
+        table = frontier(problem, n_points=args.frontier_points,
+                         progress=problem.n_items >= 10_000)
         _io.write_table(table, out_path(args.frontier))
         if args.frontier_plot:
             import matplotlib.pyplot as plt
