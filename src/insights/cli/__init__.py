@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "insights.cli.core",
     "insights.cli.report",
     "insights.cli.operations",
+    "insights.cli.allocation",
 )
 
 

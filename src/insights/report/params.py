@@ -108,6 +108,12 @@ class ReportParams(BaseModel):
     # a policy change whose impact the section measures ("": no impact analysis) ---
     ops_event: str = ""
     ops_event_name: str = ""
+    # --- allocation section ------------------------------------------------------------
+    allocation_policies: list[str] = Field(default_factory=lambda: [
+        "agree:2:3", "margin:2:5", "posterior:0.99:1:5", "posterior:auto:1:5"])
+    allocation_reference_k: int = Field(3, ge=1)
+    allocation_seeds: int = Field(3, ge=1)
+    allocation_redundancy: int = Field(3, ge=1)
 
     @field_validator("market")
     @classmethod
