@@ -38,6 +38,10 @@ pseudonym_key_file = ""  # "": INSIGHTS_PSEUDONYM_KEY or the default key file
 tables_dir = ""  # where the run writes the tables ("": not written)
 ops_event = ""  # BPO operations: date of a policy change to measure ("": none)
 ops_event_name = ""  # its name in the report
+allocation_policies = ["agree:2:3", "margin:2:5", "posterior:0.99:1:5", "posterior:auto:1:5"]  # redundancy policies replayed
+allocation_reference_k = 3  # the reference policy: fixed-k judgments per item
+allocation_seeds = 3  # shuffled stream orders per replay
+allocation_redundancy = 3  # judgments per item when routing the pending items
 
 # %%
 from IPython.display import HTML  # noqa: E402
@@ -110,6 +114,17 @@ show(report.sections["trends"])
 
 # %%
 show(report.sections["confidence"])
+
+# %% [markdown]
+# ## Allocation
+#
+# How many judgments each item needs and who should label what: redundancy policies replayed on
+# this market's own judgments (each policy reads the same shuffled judgments and is scored
+# against gold it never sees), the recommended policy with its savings at equal quality, and
+# the quality-cost frontier of routing.
+
+# %%
+show(report.sections["allocation"])
 
 # %% [markdown]
 # ## Model and LLM annotators
