@@ -36,6 +36,12 @@ max_heatmaps = 6  # teams shown as confusion heatmaps
 pseudonymize = True  # keyed pseudonyms instead of annotator ids
 pseudonym_key_file = ""  # "": INSIGHTS_PSEUDONYM_KEY or the default key file
 tables_dir = ""  # where the run writes the tables ("": not written)
+ops_event = ""  # BPO operations: date of a policy change to measure ("": none)
+ops_event_name = ""  # its name in the report
+allocation_policies = ["agree:2:3", "margin:2:5", "posterior:0.99:1:5", "posterior:auto:1:5"]  # redundancy policies replayed
+allocation_reference_k = 3  # the reference policy: fixed-k judgments per item
+allocation_seeds = 3  # shuffled stream orders per replay
+allocation_redundancy = 3  # judgments per item when routing the pending items
 
 # %%
 from IPython.display import HTML  # noqa: E402
@@ -110,6 +116,17 @@ show(report.sections["trends"])
 show(report.sections["confidence"])
 
 # %% [markdown]
+# ## Allocation
+#
+# How many judgments each item needs and who should label what: redundancy policies replayed on
+# this market's own judgments (each policy reads the same shuffled judgments and is scored
+# against gold it never sees), the recommended policy with its savings at equal quality, and
+# the quality-cost frontier of routing.
+
+# %%
+show(report.sections["allocation"])
+
+# %% [markdown]
 # ## Model and LLM annotators
 #
 # The automated annotators' own scores, and where they disagree with the human consensus (the
@@ -126,6 +143,16 @@ show(report.sections["model"])
 
 # %%
 show(report.sections["forecast"])
+
+# %% [markdown]
+# ## BPO operations
+#
+# Calibration sessions, arbitration outcomes and the arbitration queue, confusions that are
+# systemic (a policy to clarify) or specific to one team (a knowledge gap), new teams' ramp-up,
+# and the measured impact of a policy change.
+
+# %%
+show(report.sections["operations"])
 
 # %% [markdown]
 # ## Methods and provenance

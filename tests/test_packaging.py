@@ -10,7 +10,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda-forge spells a few packages differently from PyPI.
-CONDA_NAMES = {"duckdb": "python-duckdb"}
+CONDA_NAMES = {"duckdb": "python-duckdb", "ortools": "ortools-python"}
 
 
 def _name(requirement: str) -> str:

@@ -205,6 +205,10 @@ class Scenario:
         Mean delay between an item's creation and a human judgment.
     accuracy_drops, knowledge_gaps, mix_shifts : tuples of the effect dataclasses
         The planted effects.
+    operations : bool
+        Add BPO operations (calibration sessions, arbitration decisions, new teams that ramp
+        up, a systemic confusion after a policy change) with
+        :func:`insights.operations.simulate.add_operations` and its default plan.
     """
 
     name: str = "custom"
@@ -256,6 +260,7 @@ class Scenario:
         KnowledgeGap(market="SG", team="SG-T1", true="hate", given="ok", rate=0.40),)
     mix_shifts: tuple[MixShift, ...] = (
         MixShift(market="BR", week=6, label="spam", factor=2.0),)
+    operations: bool = False
 
     @property
     def start_ts(self) -> pd.Timestamp:
@@ -348,6 +353,11 @@ SCENARIOS: dict[str, Scenario] = {
         mix_shifts=(),
     ),
 }
+
+
+# The default operation plus BPO operations (insights.operations.simulate): calibration
+# sessions, arbitration decisions, new teams ramping up, a systemic confusion.
+SCENARIOS["operations"] = Scenario(name="operations", operations=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -665,7 +675,12 @@ def simulate(scenario: str | Scenario = "default", seed: int = 0, **overrides) -
         sc = dataclasses.replace(sc, **overrides)
     _validate_scenario(sc)
     rng = np.random.default_rng(seed)
-    return _Builder(sc, rng, seed).run()
+    sim = _Builder(sc, rng, seed).run()
+    if sc.operations:
+        from insights.operations.simulate import add_operations
+
+        sim = add_operations(sim)
+    return sim
 
 
 class _Builder:

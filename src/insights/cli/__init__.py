@@ -33,6 +33,8 @@ __all__ = ["COMMAND_MODULES", "CommandError", "add_data_options", "build_parser"
 COMMAND_MODULES = (
     "insights.cli.core",
     "insights.cli.report",
+    "insights.cli.operations",
+    "insights.cli.allocation",
 )
 
 

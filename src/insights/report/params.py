@@ -104,13 +104,23 @@ class ReportParams(BaseModel):
     pseudonymize: bool = True
     pseudonym_key_file: str = ""
     tables_dir: str = ""
+    # --- BPO operations section (insights.report.sections.operations): the date and name of
+    # a policy change whose impact the section measures ("": no impact analysis) ---
+    ops_event: str = ""
+    ops_event_name: str = ""
+    # --- allocation section ------------------------------------------------------------
+    allocation_policies: list[str] = Field(default_factory=lambda: [
+        "agree:2:3", "margin:2:5", "posterior:0.99:1:5", "posterior:auto:1:5"])
+    allocation_reference_k: int = Field(3, ge=1)
+    allocation_seeds: int = Field(3, ge=1)
+    allocation_redundancy: int = Field(3, ge=1)
 
     @field_validator("market")
     @classmethod
     def _market(cls, v: str) -> str:
         return check_market(v) if v else v
 
-    @field_validator("since", "until", mode="before")
+    @field_validator("since", "until", "ops_event", mode="before")
     @classmethod
     def _date_text(cls, v: Any) -> str:  # YAML turns 2026-03-02 into a date
         return "" if v is None else str(v)
