@@ -90,6 +90,7 @@ def test_consensus_with_model_beats_crowd_alone_on_the_planted_data(planted):
 def test_bad_content_is_located(planted):
     items, labels, _ = planted
     bad = items.copy()
+    bad["f2"] = bad["f2"].astype(object)
     bad.loc[3, "f2"] = "n/a"
     with pytest.raises(ValueError, match=r"row 4: column 'f2' has 'n/a'"):
         CrowdClassifier(method="majority", feature_columns=["f1", "f2"]).fit(bad, labels)
