@@ -24,6 +24,7 @@ __all__ = ["COMMAND_MODULES", "CommandError", "build_parser", "load_data", "main
 COMMAND_MODULES = (
     "insights.cli.core",
     "insights.cli.report",
+    "insights.cli.learning",
 )
 
 

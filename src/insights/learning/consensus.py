@@ -11,10 +11,19 @@ weight ``w``, become each item's class prior inside Dawid-Skene,
                   + \\sum_{j,k} N_{ijk} \\log \\pi_j[t,k] - \\log Z_i ,
 
 the annotators' confusion matrices :math:`\\pi_j` are refitted by EM, and ``w`` is the value of
-a grid on [0, 2] that maximises the marginal likelihood of the judgments
-:math:`\\sum_i \\log Z_i` (an empirical-Bayes choice: the model gets the weight its agreement
-with the crowd earns, and ``w = 0`` is plain Dawid-Skene). An item with many judgments is
-decided by them; an item with one or two leans on the model.
+a grid on [0, 2] that best predicts held-out judgments: each judgment ``r`` (item ``i``,
+annotator ``j``, answer ``y``) is predicted from the posterior of its item without it,
+
+.. math::
+
+    \\log P(y_r \\mid \\text{rest}) = \\log \\sum_t p_{-r}(t)\\, \\pi_j[t, y]
+        = -\\log \\sum_t T_{it} / \\pi_j[t, y],
+
+and ``w`` maximises the mean of this leave-one-judgment-out log-likelihood (``w = 0`` is plain
+Dawid-Skene; a model that predicts the crowd's answers earns weight, a wrong and
+over-confident one loses it; the marginal likelihood :math:`\\sum_i \\log Z_i` cannot be used
+for the choice, as a sharper prior always raises it once the confusions are refitted). An item
+with many judgments is decided by them; an item with one or two leans on the model.
 """
 
 from __future__ import annotations
@@ -29,9 +38,20 @@ from insights.learning._em import item_prior_em
 from insights.reliability import DawidSkene
 from insights.reliability._base import Aggregator, safe_log
 
-__all__ = ["ModelCrowdConsensus"]
+__all__ = ["ModelCrowdConsensus", "loo_judgment_log_lik"]
 
 _FLOOR = 1e-4
+
+
+def loo_judgment_log_lik(enc: Encoded, post: np.ndarray, conf: np.ndarray) -> float:
+    """Mean over judgments of :math:`-\\log \\sum_t T_{it} / \\pi_j[t, y]` (the probability of
+    each judgment given its item's other evidence); gold items are left out."""
+    keep = enc.gold[enc.item] < 0
+    if not keep.any():
+        return 0.0
+    i, j, y = enc.item[keep], enc.annotator[keep], enc.label[keep]
+    ratio = post[i] / np.maximum(conf[j, :, y], 1e-300)
+    return float(-np.log(ratio.sum(axis=1)).mean())
 
 
 class ModelCrowdConsensus(Aggregator):
@@ -43,8 +63,8 @@ class ModelCrowdConsensus(Aggregator):
         item_id x class out-of-fold probabilities (e.g. ``CrowdClassifier.oof_proba_``).
         Items it lacks get the shared class prior (``w = 0`` for them).
     weights : sequence of float, default (0, 0.25, 0.5, 0.75, 1, 1.5, 2)
-        Candidate model weights; the one with the highest marginal likelihood of the
-        judgments is kept (``weight_``).
+        Candidate model weights; the one with the best leave-one-judgment-out log-likelihood
+        is kept (``weight_``). Weights above 1 sharpen an under-confident (regularised) model.
     alpha, shrinkage : float, default 0.01, 0.5
         Confusion-row pseudo-counts, as in :class:`~insights.reliability.DawidSkene`.
     max_iter, tol : int, float
@@ -54,8 +74,8 @@ class ModelCrowdConsensus(Aggregator):
     ----------
     weight_ : float
         The chosen model weight ``w``.
-    log_likelihoods_ : Series
-        weight -> marginal log-likelihood of the judgments.
+    scores_ : Series
+        weight -> mean leave-one-judgment-out log-likelihood.
     confusions_, priors_ : as in :class:`~insights.reliability.DawidSkene`
     crowd_ : DawidSkene
         The crowd-only fit (the consensus "without the model").
@@ -102,14 +122,15 @@ class ModelCrowdConsensus(Aggregator):
         lls = {}
         for w in ws:
             lp = np.where(has[:, None], w * log_q + (1 - w) * log_rho, log_rho)
-            post, conf, ll = item_prior_em(enc, post0, lp, alpha=self.alpha,
-                                           shrinkage=self.shrinkage, max_iter=self.max_iter,
-                                           tol=self.tol)
+            post, conf, _ = item_prior_em(enc, post0, lp, alpha=self.alpha,
+                                          shrinkage=self.shrinkage, max_iter=self.max_iter,
+                                          tol=self.tol)
+            ll = loo_judgment_log_lik(enc, post, conf)
             lls[w] = ll
             if best is None or ll > best[0] + 1e-9:
                 best = (ll, w, post, conf)
         _, self.weight_, post, conf = best
-        self.log_likelihoods_ = pd.Series(lls, name="log_likelihood").rename_axis("weight")
+        self.scores_ = pd.Series(lls, name="loo_log_lik").rename_axis("weight")
         self.confusions_ = conf
         self.priors_ = pd.Series(post.mean(axis=0), index=pd.Index(enc.classes, name="class"),
                                  name="prior")

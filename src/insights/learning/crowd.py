@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from insights.data import Encoded, as_encoded
 from insights.learning._em import item_prior_em
@@ -60,10 +61,13 @@ def fit_weighted(estimator, X: pd.DataFrame, targets: np.ndarray, classes: np.nd
     w = targets[rows, cols]
     Xr = X.iloc[rows]
     y = classes[cols]
-    if isinstance(estimator, Pipeline):
-        estimator.fit(Xr, y, **{f"{estimator.steps[-1][0]}__sample_weight": w})
-    else:
-        estimator.fit(Xr, y, sample_weight=w)
+    # one BLAS thread: L-BFGS makes many tiny BLAS calls, and OpenBLAS threads spinning on
+    # a busy machine made a 3.6 s fit take 176 s on the 2-core development machine
+    with threadpool_limits(limits=1, user_api="blas"):
+        if isinstance(estimator, Pipeline):
+            estimator.fit(Xr, y, **{f"{estimator.steps[-1][0]}__sample_weight": w})
+        else:
+            estimator.fit(Xr, y, sample_weight=w)
     return estimator
 
 
@@ -92,14 +96,14 @@ def align_content(items: pd.DataFrame, item_ids: np.ndarray, columns: Sequence[s
     if missing:
         raise ValueError(f"{source}: missing content column {missing[0]!r}; columns are "
                          f"{list(items.columns)}")
-    table = items.drop_duplicates("item_id").set_index("item_id")
+    clean = clean_content(items[["item_id", *columns]], columns, text=text, source=source)
+    table = clean.drop_duplicates("item_id").set_index("item_id")
     pos = table.index.get_indexer(pd.Index(item_ids))
     if (pos < 0).any():
         bad = np.asarray(item_ids)[pos < 0]
         raise ValueError(f"{source}: labeled item {bad[0]!r} has no row ({len(bad):,} labeled "
                          f"items have none); every labeled item needs its content")
-    out = table[list(columns)].iloc[pos].reset_index(drop=True)
-    return clean_content(out, columns, text=text, source=source)
+    return table[list(columns)].iloc[pos].reset_index(drop=True)
 
 
 def clean_content(X: pd.DataFrame, columns: Sequence[str], *, text: bool,
