@@ -92,8 +92,8 @@ class GapPack:
 def _jsonl(frame: pd.DataFrame) -> str:
     if len(frame) == 0:
         return ""
-    return frame.to_json(orient="records", lines=True, force_ascii=False,
-                         date_format="iso") + "\n"
+    text = frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+    return text.rstrip("\n") + "\n"
 
 
 def gap_pack(labels, annotator: str, *, items: pd.DataFrame | None = None,
