@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -106,3 +107,137 @@ def test_trends_without_gold_is_a_clear_error(tmp_path, capsys):
         "item_id,annotator_id,label,labeled_at\ni1,a1,ok,2026-03-02T10:00:00Z\n")
     assert main(["trends", str(tmp_path), "--out", str(tmp_path / "f.csv")]) == 1
     assert "gold" in capsys.readouterr().err
+
+
+# -- the user's own log, repeats, gold, and one located line for every bad input -------------
+OWN_LOG = "item,worker,answer\ni1,w1,ok\ni1,w2,ok\ni1,w1,spam\ni2,w1,spam\ni2,w2,spam\ni3,w2,ok\n"
+OWN_MAP = "item_id=item,annotator_id=worker,label=answer"
+
+
+@pytest.fixture
+def own_log(tmp_path):
+    (tmp_path / "labels.csv").write_text(OWN_LOG)
+    (tmp_path / "gold.csv").write_text("item,answer\ni2,spam\nzz,ok\n")
+    return tmp_path
+
+
+def one_line(text: str) -> str:
+    text = text.strip()
+    assert text.count("\n") == 0, text
+    return text
+
+
+def test_aggregate_own_columns_repeats_and_from_gold(own_log, capsys):
+    out = own_log / "out" / "agg.csv"
+    assert main(["aggregate", str(own_log), "--columns", OWN_MAP, "--method", "majority",
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    table = pd.read_csv(out, dtype={"item_id": str})
+    assert table["from_gold"].tolist() == [False, True, False]   # only i2 has gold
+    assert any("1 of 3 items took their label from gold" in line for line in err)
+    assert any(line.startswith("warning: labels.csv: 1 repeated judgment") for line in err)
+    assert any(line.startswith("warning: gold.csv: 1 gold answer(s) for items nobody labeled")
+               for line in err)
+    assert all(line.startswith(("warning: ", "1 of 3")) for line in err)
+
+
+def test_repeats_error_and_last(own_log, capsys):
+    args = ["aggregate", str(own_log), "--columns", OWN_MAP, "--method", "majority"]
+    assert main([*args, "--repeats", "error", "--out", str(own_log / "a.csv")]) == 1
+    err = one_line(capsys.readouterr().err)
+    assert "labels.csv row 3: annotator 'w1' judged item 'i1'" in err
+    assert main([*args, "--repeats", "last", "--out", str(own_log / "a.csv")]) == 0
+    table = pd.read_csv(own_log / "a.csv").set_index("item_id")
+    assert table.loc["i1", "p_spam"] == 0.5     # w1's last answer (spam) against w2's ok
+
+
+def test_validate_reports_the_repeats(own_log, capsys):
+    assert main(["validate", str(own_log / "labels.csv"), "--columns", OWN_MAP]) == 0
+    out = capsys.readouterr().out
+    assert "repeats: 1 repeated judgment(s) with a different answer on 1 (item, annotator)" in out
+
+
+def test_out_equal_to_an_input_is_refused(own_log, capsys):
+    labels = own_log / "labels.csv"
+    before = labels.read_bytes()
+    assert main(["aggregate", str(labels), "--columns", OWN_MAP, "--out", str(labels)]) == 1
+    assert "is an input of this command" in one_line(capsys.readouterr().err)
+    assert labels.read_bytes() == before
+
+
+def test_unwritable_out(own_log, capsys):
+    assert main(["aggregate", str(own_log), "--columns", OWN_MAP, "--out",
+                 str(own_log / "labels.csv" / "x.csv")]) == 1
+    assert "is a file, not a directory" in one_line(capsys.readouterr().err)
+    locked = own_log / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):  # root ignores permissions: the check above covers it
+        return
+    assert main(["aggregate", str(own_log), "--columns", OWN_MAP, "--out",
+                 str(locked / "x.csv")]) == 1
+    assert "permission denied" in one_line(capsys.readouterr().err)
+
+
+def test_gold_pointing_at_a_folder(own_log, capsys):
+    assert main(["aggregate", str(own_log / "labels.csv"), "--columns", OWN_MAP, "--gold",
+                 str(own_log), "--out", str(own_log / "a.csv")]) == 1
+    assert "is a directory; expected a gold file" in one_line(capsys.readouterr().err)
+
+
+def test_q_outside_zero_one(tmp_path, capsys):
+    for q in ("0", "1.5", "-0.1"):
+        assert main(["trends", str(tmp_path), "--q", q, "--out", str(tmp_path / "f.csv")]) == 1
+        assert "strictly between 0 and 1" in one_line(capsys.readouterr().err)
+
+
+def test_label_set_is_stripped(own_log, capsys):
+    assert main(["validate", str(own_log), "--columns", OWN_MAP, "--label-set",
+                 "ok, spam"]) == 0
+    assert "labels ['ok', 'spam']" in capsys.readouterr().out
+
+
+def test_non_utf8_names_line_offset_and_option(tmp_path, capsys):
+    (tmp_path / "labels.csv").write_bytes(b"item_id,annotator_id,label\ni1,a1,caf\xe9\n")
+    assert main(["validate", str(tmp_path)]) == 1
+    err = one_line(capsys.readouterr().err)
+    assert "labels.csv line 2, byte offset 36" in err and "--encoding" in err
+    assert main(["validate", str(tmp_path), "--encoding", "latin-1"]) == 0
+
+
+def test_bad_columns_syntax_and_key(own_log, capsys):
+    assert main(["validate", str(own_log), "--columns", "item_id"]) == 1
+    assert "CONTRACT=YOURS" in one_line(capsys.readouterr().err)
+    assert main(["validate", str(own_log), "--columns", "itemid=item"]) == 1
+    assert "did you mean 'item_id'" in one_line(capsys.readouterr().err)
+
+
+def test_broken_pipe_is_quiet(sim_dir):
+    proc = subprocess.run(
+        f"{sys.executable} -m insights validate {sim_dir} | head -c 1",
+        shell=True, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_python_warnings_are_one_line(own_log, capsys):
+    import warnings
+
+    from insights.cli import _one_line_warning
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        warnings.warn("two\nlines", UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == "warning: two lines\n"
+
+
+def test_broken_pipe_in_process_returns_quietly(sim_dir, monkeypatch, capsys):
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["validate", str(sim_dir)]) == 141
+    assert capsys.readouterr().err == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,9 +81,10 @@ def test_gold_identical_repeat_is_fine(tmp_path):
     assert len(data.read_table(p, "gold")) == 1
 
 
-def test_annotator_judged_item_twice_differently(tmp_path):
+def test_annotator_judged_item_twice_differently_with_repeats_error(tmp_path):
     err = error_of(tmp_path, "labels.csv",
-                   "item_id,annotator_id,label\ni1,a1,ok\ni2,a1,ok\ni1,a1,spam\n")
+                   "item_id,annotator_id,label\ni1,a1,ok\ni2,a1,ok\ni1,a1,spam\n",
+                   repeats="error")
     msg = str(err)
     assert "labels.csv row 3" in msg and "'a1'" in msg and "'i1'" in msg and "'spam'" in msg
     assert err.value == "spam"
@@ -266,7 +268,7 @@ def test_as_encoded_applies_gold_to_encoded():
 @pytest.mark.parametrize("threaded", [False, True])
 def test_encode_same_codes_for_arrow_object_and_categorical_columns(threaded, monkeypatch):
     if threaded:  # the large-table path: item column encoded in a second thread
-        monkeypatch.setattr(data, "_THREADED_ENCODE_ROWS", 0)
+        monkeypatch.setattr(sys.modules["insights.data.encoding"], "_THREADED_ENCODE_ROWS", 0)
     rng = np.random.default_rng(0)
     labels = pd.DataFrame({
         "item_id": rng.integers(0, 50, 400).astype(str),

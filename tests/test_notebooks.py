@@ -1,4 +1,4 @@
-"""The report notebook and the params files agree with each other and with the simulator."""
+"""The report notebook, the params files and ReportParams agree with each other."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import papermill as pm
 import pytest
 import yaml
 
-from insights import summary
+from insights.report.build import section_modules
+from insights.report.params import ReportParams
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "market_report.ipynb"
@@ -23,11 +24,13 @@ def notebook_parameters() -> dict:
 
 
 @pytest.mark.parametrize("path", PARAM_FILES, ids=[p.name for p in PARAM_FILES])
-def test_every_params_key_is_a_notebook_parameter(path, notebook_parameters):
+def test_every_params_key_is_a_report_parameter(path, notebook_parameters):
     # papermill only warns about unknown parameters: a typo would silently use the default
     content = yaml.safe_load(path.read_text()) or {}
-    unknown = sorted(set(content) - set(notebook_parameters))
-    assert not unknown, f"{path.name}: {unknown} are not parameters of {NOTEBOOK.name}"
+    unknown = sorted(set(content) - set(ReportParams.model_fields))
+    assert not unknown, f"{path.name}: {unknown} are not ReportParams fields"
+    assert set(content) <= set(notebook_parameters)
+    ReportParams.from_mapping(content, origin=path.name)  # every value valid too
 
 
 def test_every_default_market_has_a_params_file():
@@ -43,13 +46,14 @@ def test_defaults_cover_the_stakeholder_settings():
     d = yaml.safe_load((PARAMS / "defaults.yaml").read_text())
     assert d["pseudonymize"] is True
     assert d["data_source"] in ("", "simulated")
-    for key in ("weeks", "label_set", "accuracy_target", "cost_per_label", "seed"):
+    assert d["cost_per_label"] is None  # no invented costs
+    for key in ("weeks", "label_set", "accuracy_target", "seed"):
         assert key in d
 
 
-def test_notebook_parameters_match_the_package(notebook_parameters):
-    # summary.PARAMETER_NAMES feeds the provenance table: it must list the notebook's parameters
-    assert list(notebook_parameters) == list(summary.PARAMETER_NAMES)
+def test_notebook_parameters_are_the_report_parameters(notebook_parameters):
+    # one assignment per ReportParams field, in the model's order, and nothing else
+    assert list(notebook_parameters) == list(ReportParams.model_fields)
 
 
 def test_committed_without_outputs_and_one_parameters_cell():
@@ -72,8 +76,11 @@ def test_paired_script_matches_the_notebook():
         (c.cell_type, c.source) for c in nb.cells]
 
 
-def test_section_headings_match_the_finding_anchors():
+def test_one_heading_and_one_show_cell_per_section():
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    headings = {line[3:].strip() for c in nb.cells if c.cell_type == "markdown"
-                for line in c.source.splitlines() if line.startswith("## ")}
-    assert set(summary.SECTIONS.values()) <= headings
+    headings = [line[3:].strip() for c in nb.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    for mod in section_modules():
+        assert mod.TITLE in headings, f"no '## {mod.TITLE}' heading"
+        assert sum(f'show(report.sections["{mod.KEY}"])' in s for s in code) == 1, mod.KEY

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.metrics import cohen_kappa_score
 
 __all__ = [
     "cohen_kappa",
@@ -64,6 +65,12 @@ def cohen_kappa(a, b, *, labels=None) -> float:
     float
         ``nan`` when there are no pairs or when chance agreement is 1 (both raters used one
         and the same class for every item).
+
+    Notes
+    -----
+    The value is ``sklearn.metrics.cohen_kappa_score`` on the integer codes of the labels
+    (after the ``labels`` filter); :func:`cohen_kappa_by_group` computes the same statistic
+    for many groups at once from one ``bincount`` (tested equal to scikit-learn per group).
     """
     a = np.asarray(a)
     b = np.asarray(b)
@@ -76,9 +83,11 @@ def cohen_kappa(a, b, *, labels=None) -> float:
         keep_vals = pd.Index(uniques).isin(list(labels))
         keep = keep_vals[ca] & keep_vals[cb]
         ca, cb = ca[keep], cb[keep]
-    k = len(uniques)
-    table = np.bincount(ca * k + cb, minlength=k * k).reshape(k, k).astype(np.float64)
-    return float(_kappa_from_tables(table))
+    if len(ca) == 0:
+        return float("nan")
+    if ca.min() == ca.max() == cb.min() == cb.max():
+        return float("nan")  # one class throughout: chance agreement 1, kappa is 0/0
+    return float(cohen_kappa_score(ca, cb))
 
 
 def cohen_kappa_by_group(group, a, b, n_groups: int, n_classes: int) -> np.ndarray:

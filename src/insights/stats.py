@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats as _st
+from statsmodels.stats.proportion import proportion_confint
 
 __all__ = ["wilson_interval", "z_value", "bootstrap_weighted_mean"]
 
@@ -28,7 +29,10 @@ def wilson_interval(successes, n, confidence: float = 0.95) -> tuple[np.ndarray,
         \frac{\hat p + z^2/(2n) \pm z\sqrt{\hat p(1-\hat p)/n + z^2/(4n^2)}}{1 + z^2/n}.
 
     It keeps its coverage near the nominal level for small ``n`` and for proportions near 0
-    or 1, where the Wald interval collapses (Newcombe 1998, method 3).
+    or 1, where the Wald interval collapses (Newcombe 1998, method 3). Computed by
+    ``statsmodels.stats.proportion.proportion_confint(method="wilson")`` (vectorised over the
+    counts; non-integer counts, e.g. divided by an overdispersion factor, are accepted); this
+    function adds broadcasting, the ``n == 0`` case and exact endpoints at 0 and ``n``.
 
     Parameters
     ----------
@@ -57,15 +61,15 @@ def wilson_interval(successes, n, confidence: float = 0.95) -> tuple[np.ndarray,
     x, n = np.broadcast_arrays(x, n)
     if np.any(x < 0) or np.any(x > n):
         raise ValueError("wilson_interval needs 0 <= successes <= n")
-    z = z_value(confidence)
-    z2 = z * z
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = x / n
-        denom = 1.0 + z2 / n
-        centre = (p + z2 / (2.0 * n)) / denom
-        half = z * np.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
-    lo = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    hi = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    z_value(confidence)  # validates the level
+    lo = np.full(x.shape, np.nan)
+    hi = np.full(x.shape, np.nan)
+    ok = n > 0
+    if np.any(ok):
+        lo[ok], hi[ok] = proportion_confint(x[ok], n[ok], alpha=1.0 - confidence,
+                                            method="wilson")
+    lo = np.where(ok, np.clip(lo, 0.0, 1.0), np.nan)
+    hi = np.where(ok, np.clip(hi, 0.0, 1.0), np.nan)
     # exact endpoints at x == 0 and x == n (rounding can leave 1e-17 otherwise)
     lo = np.where((n > 0) & (x == 0), 0.0, lo)
     hi = np.where((n > 0) & (x == n), 1.0, hi)

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from insights import __version__
-from insights.cli._common import CommandError, load_data, out_path
+from insights.cli._common import (
+    CommandError,
+    add_data_options,
+    load_args,
+    load_data,
+    out_path,
+)
 
-__all__ = ["COMMAND_MODULES", "CommandError", "build_parser", "load_data", "main", "out_path"]
+__all__ = ["COMMAND_MODULES", "CommandError", "add_data_options", "build_parser", "load_args",
+           "load_data", "main", "out_path"]
 
 #: Modules of this package that register commands, in ``--help`` order.
 COMMAND_MODULES = (
@@ -42,18 +51,49 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` for the command line: ``warning: <message>`` on one line."""
+    stream = file if file is not None else sys.stderr
+    try:
+        stream.write(f"warning: {' '.join(str(message).split())}\n")
+    except (OSError, ValueError):  # stderr closed: nothing to tell
+        pass
+
+
+def _quiet_broken_pipe() -> int:
+    """stdout's reader went away (``insights ... | head``): stop quietly, like other tools."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 141  # 128 + SIGPIPE, the status of a tool stopped by a closed pipe
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``insights`` command; returns the exit status."""
+    """Entry point of the ``insights`` command; returns the exit status.
+
+    Every Python warning raised while a command runs is printed as one ``warning: ...``
+    line on stderr; errors are one ``insights COMMAND: error: ...`` line (status 1); a
+    closed stdout pipe ends the command quietly (status 141).
+    """
     from insights.data import SchemaError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (SchemaError, CommandError, FileNotFoundError, ValueError) as exc:
-        reason = " ".join(str(exc).split())
-        print(f"insights {args.command}: error: {reason}", file=sys.stderr)
-        return 1
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        try:
+            return args.func(args)
+        except BrokenPipeError:
+            return _quiet_broken_pipe()
+        except (SchemaError, CommandError, ValueError, OSError) as exc:
+            reason = " ".join(str(exc).split())
+            try:
+                print(f"insights {args.command}: error: {reason}", file=sys.stderr)
+            except (OSError, ValueError):
+                pass
+            return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

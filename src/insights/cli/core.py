@@ -7,7 +7,7 @@ import sys
 import warnings
 from typing import TYPE_CHECKING
 
-from insights.cli._common import CommandError, load_data, out_path
+from insights.cli._common import CommandError, add_data_options, load_args, out_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,12 +41,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = load_data(args.data, label_set=args.label_set)
+        ds = load_args(args, args.data)
     for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+        print(f"warning: {' '.join(str(w.message).split())}", file=sys.stderr)
     lab = ds.labels
     print(f"ok: {len(lab):,} judgments, {lab['item_id'].nunique():,} items, "
           f"{lab['annotator_id'].nunique():,} annotators, labels {ds.label_set}")
+    st = ds.repeat_stats
+    print(f"repeats: {st.repeats:,} repeated judgment(s) with a different answer on "
+          f"{st.repeated_pairs:,} (item, annotator) pair(s) (--repeats {st.policy}"
+          + (f": {st.dropped:,} dropped" if st.dropped else "") + f"); {st.duplicates:,} "
+          f"identical duplicate(s) " + ("kept (--duplicates keep)" if st.duplicates_kept
+                                        else "dropped"))
     for name in ("gold", "annotators", "items"):
         table = getattr(ds, name)
         if table is not None:
@@ -58,12 +64,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_aggregate(args: argparse.Namespace) -> int:
     from insights import _io, reliability
 
-    out = out_path(args.out)
-    ds = load_data(args.labels, gold=args.gold, label_set=args.label_set)
+    out = out_path(args.out, inputs=(args.labels, args.gold))
+    ds = load_args(args, args.labels, gold=args.gold)
     method = args.method or reliability.RECOMMENDED
     model = reliability.make_aggregator(method).fit(ds)  # a Dataset brings gold and teams
     table = aggregate_table(model)
+    enc = ds.encode()
+    gold_items = enc.item_ids[enc.has_gold]
+    table["from_gold"] = table["item_id"].isin(gold_items).to_numpy()
     _io.write_table(table, out)
+    n_gold = int(table["from_gold"].sum())
+    print(f"{n_gold:,} of {len(table):,} items took their label from gold (from_gold column); "
+          f"the other labels are inferred by {method}", file=sys.stderr)
     print(f"{method}: {len(table):,} items -> {out}")
     return 0
 
@@ -71,9 +83,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 def cmd_annotators(args: argparse.Namespace) -> int:
     from insights import _io, quality, reliability
 
-    out = out_path(args.out)
-    ds = load_data(args.labels, gold=args.gold, annotators=args.annotators,
-               label_set=args.label_set)
+    out = out_path(args.out, inputs=(args.labels, args.gold, args.annotators))
+    ds = load_args(args, args.labels, gold=args.gold, annotators=args.annotators)
     method = args.method or reliability.RECOMMENDED
     model = reliability.make_aggregator(method).fit(ds)
     table = quality.annotator_quality(ds.encode(), model, annotators=ds.annotator_table())
@@ -85,9 +96,11 @@ def cmd_annotators(args: argparse.Namespace) -> int:
 def cmd_trends(args: argparse.Namespace) -> int:
     from insights import _io, trends
 
-    out = out_path(args.out)
-    ds = load_data(args.labels, gold=args.gold, annotators=args.annotators,
-               label_set=args.label_set)
+    if not 0.0 < args.q < 1.0:
+        raise CommandError(f"--q {args.q}: expected a false discovery rate strictly between 0 "
+                           f"and 1, e.g. 0.05")
+    out = out_path(args.out, inputs=(args.labels, args.gold, args.annotators))
+    ds = load_args(args, args.labels, gold=args.gold, annotators=args.annotators)
     if ds.gold is None:
         raise CommandError("trends need gold answers (--gold or gold.* in the directory): "
                            "accuracy trends are measured against gold")
@@ -112,7 +125,7 @@ def register(sub) -> None:
 
     s = sub.add_parser("validate", help="check a dataset against the data contract")
     s.add_argument("data", metavar="DATA", help="a labels file or a directory of tables")
-    s.add_argument("--label-set", help="comma-separated declared label set")
+    add_data_options(s)
     s.set_defaults(func=cmd_validate)
 
     methods = "majority, wawa, dawid-skene, one-coin, glad, mace, hierarchical"
@@ -120,8 +133,9 @@ def register(sub) -> None:
     s.add_argument("labels", metavar="LABELS", help="a labels file or a directory of tables")
     s.add_argument("--gold", help="gold file (clamped during inference)")
     s.add_argument("--method", help=f"one of {methods} (default: the recommended one)")
-    s.add_argument("--label-set", help="comma-separated declared label set")
-    s.add_argument("--out", required=True, help="output .csv or .parquet")
+    add_data_options(s)
+    s.add_argument("--out", required=True, help="output .csv or .parquet (item_id, label, "
+                   "confidence, p_<class>..., from_gold)")
     s.set_defaults(func=cmd_aggregate)
 
     s = sub.add_parser("annotators", help="per-annotator reliability and quality")
@@ -129,7 +143,7 @@ def register(sub) -> None:
     s.add_argument("--gold", help="gold file")
     s.add_argument("--annotators", help="annotators file (team, market, kind)")
     s.add_argument("--method", help=f"aggregator for estimated quality: {methods}")
-    s.add_argument("--label-set", help="comma-separated declared label set")
+    add_data_options(s)
     s.add_argument("--out", required=True, help="output .csv or .parquet")
     s.set_defaults(func=cmd_annotators)
 
@@ -137,7 +151,7 @@ def register(sub) -> None:
     s.add_argument("labels", metavar="LABELS", help="a labels file or a directory of tables")
     s.add_argument("--gold", help="gold file")
     s.add_argument("--annotators", help="annotators file (team, market, kind)")
-    s.add_argument("--label-set", help="comma-separated declared label set")
+    add_data_options(s)
     s.add_argument("--q", type=float, default=0.05, help="false discovery rate (default 0.05)")
     s.add_argument("--fdr", choices=["bh", "by"], default="bh",
                    help="Benjamini-Hochberg (default) or Benjamini-Yekutieli")

@@ -9,8 +9,9 @@ Adjusted p-values ("q-values" in the findings table) of the step-up procedures:
 
 A hypothesis is rejected at level ``alpha`` when its adjusted value is ``<= alpha``, which is
 the step-up rule "reject the ``k`` smallest, ``k`` the largest ``i`` with
-:math:`p_{(i)} \le i\alpha/(m\,c(m))`". ``nan`` p-values are not counted in ``m`` and get a
-``nan`` q-value.
+:math:`p_{(i)} \le i\alpha/(m\,c(m))`". The adjustment is
+:func:`scipy.stats.false_discovery_control`; ``nan`` p-values are not counted in ``m`` and get
+a ``nan`` q-value.
 
 References
 ----------
@@ -22,6 +23,7 @@ testing under dependency. Annals of Statistics 29, 1165-1188.
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import false_discovery_control
 
 __all__ = ["adjust", "bh", "by", "reject"]
 
@@ -44,18 +46,9 @@ def adjust(p, method: str = "bh") -> np.ndarray:
     ok = np.isfinite(p)
     if np.any((p[ok] < 0) | (p[ok] > 1)):
         raise ValueError("p-values must lie in [0, 1]")
-    pv = p[ok]
-    m = len(pv)
-    if m == 0:
-        return out
-    order = np.argsort(pv, kind="stable")
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    if method == "by":
-        ranked = ranked * np.sum(1.0 / np.arange(1, m + 1))
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty(m)
-    q[order] = np.minimum(ranked, 1.0)
-    out[ok] = q
+    if ok.any():
+        # scipy's step-up core; what is added here: nan p-values are left out of m
+        out[ok] = false_discovery_control(p[ok], method=method)
     return out
 
 
