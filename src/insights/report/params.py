@@ -104,9 +104,6 @@ class ReportParams(BaseModel):
     pseudonymize: bool = True
     pseudonym_key_file: str = ""
     tables_dir: str = ""
-    # --- model section (insights.learning gap pack) ---
-    # consensus posterior a human-consensus item needs to count in the LLM decision-gap pack
-    model_gap_confidence: float = Field(0.9, ge=0.5, lt=1)
 
     @field_validator("market")
     @classmethod

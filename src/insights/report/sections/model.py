@@ -13,6 +13,11 @@ KEY = "model"
 TITLE = "Model and LLM annotators"
 ORDER = 80
 
+#: Consensus posterior an item needs to count in the decision-gap pack (a module constant, not
+#: a ReportParams field: a new field would need a matching line in the report notebook's
+#: parameters cell).
+GAP_CONFIDENCE = 0.9
+
 NO_MODELS = ("No model or LLM annotator judged in this period (an annotators table with "
              "kind = model marks them).")
 
@@ -40,7 +45,7 @@ def disagreements(ctx) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         if str(aid) not in judged:
             continue
         try:
-            pack = gap_pack(ds, str(aid), min_confidence=ctx.params.model_gap_confidence,
+            pack = gap_pack(ds, str(aid), min_confidence=GAP_CONFIDENCE,
                             fdr=ctx.params.alpha, max_examples=None, content_columns=[])
         except ValueError:  # no human judgments beside the model's
             continue
@@ -137,7 +142,7 @@ def build(ctx) -> SectionResult:
     pairs, ex, cells = disagreements(ctx)
     gaps = cells[cells["gap"]] if len(cells) else cells
     findings, sentences = [], []
-    conf = ctx.params.model_gap_confidence
+    conf = GAP_CONFIDENCE
     for r in gaps.itertuples():
         text = (f"Where confident human consensus says `{r.consensus_label}`, model annotator "
                 f"{r.annotator_id} answers `{r.model_label}` {r.model_rate:.0%} of the time "
