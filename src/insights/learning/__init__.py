@@ -15,6 +15,8 @@ object                                 what it does
 :func:`gap_pack`                       where a model/LLM annotator departs from confident
                                        human consensus, with examples and an export
 :func:`save_model`, :func:`load_model` persistence with skops (no code runs on load)
+:func:`compare_methods`,               test accuracy per training method; consensus with
+:func:`consensus_accuracy`             and without the model against gold
 =====================================  ==================================================
 
 The command line: ``insights learn``, ``insights predict``, ``insights gaps``.
@@ -24,10 +26,16 @@ from __future__ import annotations
 
 from insights.learning.consensus import ModelCrowdConsensus
 from insights.learning.crowd import DEFAULT_METHOD, METHODS, CrowdClassifier
+from insights.learning.evaluate import accuracy_row, compare_methods, consensus_accuracy, holdout
 from insights.learning.features import default_classifier, resolve_feature_columns
 from insights.learning.gaps import GapPack, gap_pack
 from insights.learning.persist import load_model, save_model
-from insights.learning.relabel import one_more_value, relabel_ranking, typical_confusion
+from insights.learning.relabel import (
+                                        one_more_value,
+                                        relabel_ranking,
+                                        relabel_ranking_for,
+                                        typical_confusion,
+)
 
 __all__ = [
     "CrowdClassifier",
@@ -43,4 +51,9 @@ __all__ = [
     "typical_confusion",
     "save_model",
     "load_model",
+    "accuracy_row",
+    "compare_methods",
+    "consensus_accuracy",
+    "holdout",
+    "relabel_ranking_for",
 ]

@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["one_more_value", "relabel_ranking", "typical_confusion", "RELABEL_COLUMNS"]
+__all__ = ["one_more_value", "relabel_ranking", "relabel_ranking_for", "typical_confusion",
+           "RELABEL_COLUMNS"]
 
 RELABEL_COLUMNS = ["rank", "item_id", "status", "n_judgments", "label", "confidence",
                    "value"]
@@ -87,3 +88,15 @@ def relabel_ranking(consensus: pd.DataFrame, confusion: np.ndarray,
                           ascending=[False, True, True, True], kind="stable")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out[RELABEL_COLUMNS].reset_index(drop=True)
+
+
+def relabel_ranking_for(consensus, labels: pd.DataFrame,
+                        unlabeled: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`relabel_ranking` from a fitted :class:`ModelCrowdConsensus` (or any fitted
+    Dawid-Skene-type aggregator with ``probas_``, ``confusions_``, ``annotator_ids_``) and
+    the judgments it was fitted on; the typical annotator is weighted by judgments given."""
+    n_judg = labels.groupby("item_id").size()
+    per_ann = (labels["annotator_id"].value_counts()
+               .reindex(consensus.annotator_ids_).fillna(0).to_numpy())
+    return relabel_ranking(consensus.probas_, typical_confusion(consensus.confusions_, per_ann),
+                           n_judg, unlabeled)
