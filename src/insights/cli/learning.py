@@ -74,9 +74,8 @@ def cmd_learn(args: argparse.Namespace) -> int:
     from insights.learning import (
         CrowdClassifier,
         ModelCrowdConsensus,
-        relabel_ranking,
+        relabel_ranking_for,
         save_model,
-        typical_confusion,
     )
 
     out = Path(args.out)
@@ -105,11 +104,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
         unl = items.drop_duplicates("item_id").set_index("item_id").loc[unl_ids].reset_index()
         unlabeled = pd.DataFrame(clf.predict_proba(unl), columns=clf.classes_,
                                  index=pd.Index(unl_ids, name="item_id"))
-    cons_ann = pd.Index(cons.annotator_ids_)
-    per_ann = np.bincount(cons_ann.get_indexer(enc.annotator_ids[enc.annotator]),
-                          minlength=len(cons_ann))
-    relabel = relabel_ranking(cons.probas_, typical_confusion(cons.confusions_, per_ann),
-                              n_judg, unlabeled)
+    relabel = relabel_ranking_for(cons, labels, unlabeled)
     # outputs
     oof_t = proba_table(oof)
     _io.write_table(oof_t, out / "oof.csv")
