@@ -87,13 +87,16 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime
     cons = pd.read_csv(work / "out" / "consensus.csv", dtype={"item_id": str})
     oof = pd.read_csv(work / "out" / "oof.csv", dtype={"item_id": str})
     tr = truth.reindex(cons["item_id"]).to_numpy()
     res = {
         "method": args.method, "items": len(truth), "judgments": n_lab,
-        "wall_seconds": round(wall, 1), "peak_rss_mb": round(peak_mb),
+        "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
+        "peak_rss_mb": round(peak_mb),
         "consensus_accuracy": round(100 * (cons["label"].to_numpy() == tr).mean(), 2),
         "crowd_only_accuracy": round(100 * (cons["crowd_label"].to_numpy() == tr).mean(), 2),
         "oof_model_accuracy": round(100 * (oof["label"].to_numpy()
