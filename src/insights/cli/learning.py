@@ -88,7 +88,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
     if test is not None and "label" not in test.columns:
         raise CommandError(f"--test {args.test}: missing column 'label' (the gold answer)")
     kw = dict(text_column=text_col, feature_columns=feat_cols, n_splits=args.n_splits,
-              random_state=args.seed)
+              random_state=args.seed, progress=True)
     labels, classes = ds.labels, ds.label_set
     # gold is kept for evaluation: the crowd targets never see it
     clf = CrowdClassifier(method=args.method, **kw).fit(items, labels, classes=classes)

@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from insights.data import Encoded, as_encoded
 from insights.learning._em import item_prior_em
@@ -170,6 +171,8 @@ class CrowdClassifier(ClassifierMixin, BaseEstimator):
         Confusion-row pseudo-counts, as in :class:`~insights.reliability.DawidSkene`.
     random_state : int, default 0
         Seed of the fold assignment.
+    progress : bool, default False
+        Show a tqdm bar of the classifier fits (``insights learn`` turns it on).
 
     Attributes
     ----------
@@ -194,7 +197,7 @@ class CrowdClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, estimator=None, method: str = DEFAULT_METHOD,
                  text_column: str | None = None, feature_columns: Sequence[str] | None = None,
                  n_splits: int = 5, max_em_iter: int = 3, alpha: float = 0.01,
-                 shrinkage: float = 0.5, random_state: int = 0):
+                 shrinkage: float = 0.5, random_state: int = 0, progress: bool = False):
         self.estimator = estimator
         self.method = method
         self.text_column = text_column
@@ -204,6 +207,7 @@ class CrowdClassifier(ClassifierMixin, BaseEstimator):
         self.alpha = alpha
         self.shrinkage = shrinkage
         self.random_state = random_state
+        self.progress = progress
 
     # ------------------------------------------------------------------------------------
     def _base_estimator(self):
@@ -245,6 +249,7 @@ class CrowdClassifier(ClassifierMixin, BaseEstimator):
             est = clone(self._base_estimator())
             fit_weighted(est, X.iloc[train], targets[train], self.classes_)
             out[test] = _proba(est, X.iloc[test], self.classes_)
+            self._bar.update()
         return out
 
     # ------------------------------------------------------------------------------------
@@ -274,12 +279,18 @@ class CrowdClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.asarray(enc.classes, dtype=object)
         X = self._content(items, enc.item_ids)
         folds = self._folds(len(X))
-        targets, rows = self._targets(enc, X, folds)
-        if self.method != "raykar":
-            self.oof_proba_ = self._frame(self._oof(X, targets, rows, folds), enc.item_ids)
-        self.targets_ = self._frame(targets, enc.item_ids)
-        self.estimator_ = fit_weighted(clone(self._base_estimator()), X.iloc[rows],
-                                       targets[rows], self.classes_)
+        n_fits = len(folds) * ((self.max_em_iter + 1) if self.method == "raykar" else 1) + 1
+        with tqdm(total=n_fits, desc=f"{self.method} classifier fits",
+                  disable=not self.progress, leave=False) as self._bar:
+            targets, rows = self._targets(enc, X, folds)
+            if self.method != "raykar":
+                self.oof_proba_ = self._frame(self._oof(X, targets, rows, folds),
+                                              enc.item_ids)
+            self.targets_ = self._frame(targets, enc.item_ids)
+            self.estimator_ = fit_weighted(clone(self._base_estimator()), X.iloc[rows],
+                                           targets[rows], self.classes_)
+            self._bar.update()
+        del self._bar
         return self
 
     def _frame(self, values: np.ndarray, item_ids) -> pd.DataFrame:
