@@ -4,7 +4,7 @@ The ``sparse`` scenario (2 markets x 4 teams x 15 annotators + 12 spammers, 3 cl
 items, ~6k judgments, log-normal workloads so many annotators give a handful of labels) with
 ``text_signal=0.3`` (each of a text's five words comes from its class's word bank with
 probability 0.3: a text model reaches ~92 % where the crowd's majority vote is ~85 %). 30 %
-of the items are held out with their judgments dropped: the test set. Three seeds; each
+of the items are held out with their judgments dropped: the test set. Five seeds; each
 comparison is paired within a seed and summarised by its mean and a 95 % t-interval.
 """
 
@@ -23,7 +23,7 @@ from insights.learning import (
     typical_confusion,
 )
 
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)
 pytestmark = pytest.mark.slow
 
 
@@ -142,5 +142,5 @@ def test_relabel_ranking_fixes_more_errors(runs):
     for base in ("random", "lowest_confidence"):
         mean, lo, hi = _interval(np.subtract(gains["ranking"], gains[base]))
         print(f"errors fixed, ranking - {base}: {mean:.1f} [{lo:.1f}, {hi:.1f}]")
-        assert mean > 0, base
+        assert lo > 0, base  # five seeds: 5.6 [0.6, 10.6] against lowest-confidence first
     assert min(gains["ranking"]) > 0
