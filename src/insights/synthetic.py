@@ -209,6 +209,16 @@ class Scenario:
         Add BPO operations (calibration sessions, arbitration decisions, new teams that ramp
         up, a systemic confusion after a policy change) with
         :func:`insights.operations.simulate.add_operations` and its default plan.
+    text_signal : float
+        Share of an item text's five words drawn from its true class's word bank (the rest
+        are neutral): how learnable the true class is from ``items.text``.
+    n_features : int
+        Numeric content columns ``f1 ... f<n>`` added to ``items`` (0: none). Item ``i``'s
+        features are ``feature_signal * mu[z_i] + N(0, I)`` with class means ``mu`` drawn
+        from N(0, I); they come from their own random stream (seeded by ``seed``), so adding
+        them changes no other output.
+    feature_signal : float
+        Scale of the class means of the numeric features (how learnable the class is).
     """
 
     name: str = "custom"
@@ -261,6 +271,10 @@ class Scenario:
     mix_shifts: tuple[MixShift, ...] = (
         MixShift(market="BR", week=6, label="spam", factor=2.0),)
     operations: bool = False
+    # learnable item content (insights.learning)
+    text_signal: float = 0.45
+    n_features: int = 0
+    feature_signal: float = 1.0
 
     @property
     def start_ts(self) -> pd.Timestamp:
@@ -615,6 +629,9 @@ def _validate_scenario(sc: Scenario) -> None:
         if vol <= 0 or min(mix) < 0 or sum(mix) <= 0:
             raise ValueError(f"scenario {sc.name!r}: queue {name!r} needs a positive volume and "
                              f"non-negative class mix")
+    if not 0.0 <= sc.text_signal <= 1.0 or sc.n_features < 0:
+        raise ValueError(f"scenario {sc.name!r}: text_signal must be in [0, 1] and n_features "
+                         f">= 0, got {sc.text_signal} and {sc.n_features}")
     if sc.weeks < 1 or sc.teams_per_market < 1:
         raise ValueError(f"scenario {sc.name!r}: weeks and teams_per_market must be >= 1")
     for t, _ in sc.annotator_mix:
@@ -788,7 +805,7 @@ class _Builder:
         banks = [_WORDS.get(lab, [f"{lab}-{j}" for j in range(12)]) for lab in sc.label_set]
         cls_word = rng.integers(0, 12, (n, n_words))
         neutral = rng.integers(0, len(_NEUTRAL), (n, n_words))
-        hint = rng.random((n, n_words)) < 0.45
+        hint = rng.random((n, n_words)) < sc.text_signal
         post_no = rng.integers(100, 100000, n)
         queues = [q[0] for q in sc.queues]
         out = np.empty(n, dtype=object)
@@ -1009,6 +1026,13 @@ class _Builder:
             "created_at": ts(self.item_secs),
             "text": self.item_text,
         })
+        if sc.n_features > 0:  # own stream: the main draws stay as they are
+            frng = np.random.default_rng([self.seed, 14])
+            mu = frng.standard_normal((self.k, sc.n_features))
+            feats = (sc.feature_signal * mu[self.item_true]
+                     + frng.standard_normal((self.item_ids.size, sc.n_features)))
+            for f in range(sc.n_features):
+                items[f"f{f + 1}"] = feats[:, f]
         # hidden gold: a share of each market's items, known before they entered the queue
         n_items = self.item_ids.size
         is_gold = rng.random(n_items) < sc.gold_share

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "insights.cli.report",
     "insights.cli.operations",
     "insights.cli.allocation",
+    "insights.cli.learning",
 )
 
 
