@@ -112,11 +112,13 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from insights.confidence._tree import (
     Hierarchy,
@@ -128,8 +130,8 @@ from insights.confidence._tree import (
     second_moment,
 )
 from insights.data import Dataset, Encoded
-from insights.reliability._base import (
-    Aggregator,
+from insights.reliability._base import Aggregator
+from insights.reliability.em import (
     clamp_gold,
     e_step,
     expected_counts,
@@ -215,8 +217,13 @@ class HierarchicalDawidSkene(Aggregator):
         EM stops when one EM step changes the log-likelihood by less than ``tol`` per
         judgment and every log variance component by less than ``sqrt(tol)``. ``max_iter``
         counts EM steps (SQUAREM's extrapolations included).
-    random_seed : int, default 0
+    random_state : int, default 0
+        Seed of everything random (EM: the draws from the Gaussian approximation; NUTS: the
+        sampler's seed): the same data, parameters and seed give the same numbers.
+    random_seed : int or None, default None
+        Deprecated alias of ``random_state`` (used when not None, with a DeprecationWarning).
     progressbar : bool, default False
+        NUTS: nutpie's / PyMC's progress bar; EM: a tqdm bar over the iterations.
     parametrization : {"auto", "centered", "noncentered"}, default "auto"
         NUTS parametrisation of the market and team offsets (annotators are always
         non-centred). ``"auto"`` centres a level when its groups are well informed by data
@@ -290,10 +297,10 @@ class HierarchicalDawidSkene(Aggregator):
                  chains: int = 2, cores: int = 2, target_accept: float = 0.9,
                  n_posterior_draws: int = 200, credible_level: float = 0.9,
                  prior_mean: float = -2.0, prior_sd: float = 1.5, sigma_scale: float = 1.0,
-                 max_iter: int = 300, tol: float = 1e-7, random_seed: int = 0,
+                 max_iter: int = 300, tol: float = 1e-7, random_state: int = 0,
                  progressbar: bool = False, parametrization: str = "auto",
                  annotator_df: float | None = 4.0, min_groups: int = 3,
-                 few_groups_sd: float = 0.5):
+                 few_groups_sd: float = 0.5, random_seed: int | None = None):
         self.inference = inference
         self.draws = draws
         self.tune = tune
@@ -307,6 +314,7 @@ class HierarchicalDawidSkene(Aggregator):
         self.sigma_scale = sigma_scale
         self.max_iter = max_iter
         self.tol = tol
+        self.random_state = random_state
         self.random_seed = random_seed
         self.progressbar = progressbar
         self.parametrization = parametrization
@@ -315,7 +323,30 @@ class HierarchicalDawidSkene(Aggregator):
         self.few_groups_sd = few_groups_sd
 
     # ------------------------------------------------------------------------------------
-    def fit(self, labels, gold: pd.DataFrame | None = None,
+    _parameter_constraints: dict = {
+        "inference": [StrOptions({"em", "nuts"})],
+        "draws": [Interval(Integral, 1, None, closed="left"), None],
+        "tune": [Interval(Integral, 0, None, closed="left"), None],
+        "chains": [Interval(Integral, 1, None, closed="left")],
+        "cores": [Interval(Integral, 1, None, closed="left")],
+        "target_accept": [Interval(Real, 0, 1, closed="neither")],
+        "n_posterior_draws": [Interval(Integral, 1, None, closed="left")],
+        "credible_level": [Interval(Real, 0, 1, closed="neither")],
+        "prior_mean": [Interval(Real, None, None, closed="neither")],
+        "prior_sd": [Interval(Real, 0, None, closed="neither")],
+        "sigma_scale": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "random_seed": [Interval(Integral, 0, None, closed="left"), None],
+        "progressbar": ["boolean"],
+        "parametrization": [StrOptions({"auto", "centered", "noncentered"})],
+        "annotator_df": [Interval(Real, 0, None, closed="neither"), None],
+        "min_groups": [Interval(Integral, 1, None, closed="left")],
+        "few_groups_sd": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def fit(self, labels, gold: pd.DataFrame | None = None, *,
             annotators: pd.DataFrame | None = None, classes=None):
         """Fit on a labels table.
 
@@ -334,8 +365,11 @@ class HierarchicalDawidSkene(Aggregator):
         -------
         self
         """
-        if self.inference not in ("em", "nuts"):
-            raise ValueError(f"inference must be 'em' or 'nuts', got {self.inference!r}")
+        self._validate_params()
+        if self.random_seed is not None:
+            warnings.warn("HierarchicalDawidSkene(random_seed=...) is deprecated; use "
+                          "random_state=...", DeprecationWarning, stacklevel=2)
+        self._seed = int(self.random_state if self.random_seed is None else self.random_seed)
         table = annotators if annotators is not None else _annotator_table(labels)
         if table is not None and "annotator_id" in getattr(table, "columns", ()):
             table = table.set_index("annotator_id")
@@ -546,7 +580,7 @@ class HierarchicalDawidSkene(Aggregator):
         # median over groups of mean(diag(data precision)) * sigma^2 (> 1: centred is better)
         self._em_informed = [float(np.median(np.diagonal(tp.D[L], axis1=1, axis2=2).mean(axis=1)))
                              * (sig[L] ** 2 if 0 < L < nL - 1 else 1.0) for L in range(nL)]
-        rng = np.random.default_rng(self.random_seed)
+        rng = np.random.default_rng(self._seed)
         S = self.n_posterior_draws
         level_draws = [x.reshape(x.shape[:2] + (K, dk))
                        for x in sample_tree(tp, tree, cv, S, rng)]
@@ -628,12 +662,13 @@ class HierarchicalDawidSkene(Aggregator):
         """Start every chain at the EM fit (majority-vote anchored: no label switching)."""
         em = HierarchicalDawidSkene(inference="em", n_posterior_draws=2,
                                     prior_mean=self.prior_mean, prior_sd=self.prior_sd,
-                                    random_seed=self.random_seed,
+                                    random_state=self._seed,
                                     annotator_df=self.annotator_df,
                                     few_groups_sd=self.few_groups_sd)
         tree = self.hierarchy_
         em.hierarchy_ = tree
         em.fixed_levels_ = self.fixed_levels_
+        em._seed = self._seed
         em.classes_, em.item_ids_ = self.classes_, self.item_ids_
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -688,14 +723,14 @@ class HierarchicalDawidSkene(Aggregator):
             compiled = nutpie.compile_pymc_model(model, initial_points=self._init_point)
             trace = nutpie.sample(compiled, draws=self.draws_, tune=self.tune_,
                                   chains=self.chains, cores=self.cores,
-                                  seed=self.random_seed, target_accept=self.target_accept,
+                                  seed=self._seed, target_accept=self.target_accept,
                                   progress_bar=self.progressbar)
         else:  # pragma: no cover
             import pymc as pm
             with model:
                 trace = pm.sample(draws=self.draws_, tune=self.tune_, chains=self.chains,
                                   initvals=self._init_point,
-                                  cores=self.cores, random_seed=self.random_seed,
+                                  cores=self.cores, random_seed=self._seed,
                                   target_accept=self.target_accept,
                                   progressbar=self.progressbar)
         self.trace_ = trace

@@ -24,7 +24,9 @@ used by ``insights aggregate`` (chosen on the shared real datasets, see
 from __future__ import annotations
 
 from insights.reliability._base import Aggregator, ConvergenceWarning
+from insights.reliability.auto import AutoAggregator
 from insights.reliability.dawid_skene import DawidSkene, OneCoinDawidSkene
+from insights.reliability.ebcc import EBCC
 from insights.reliability.glad import GLAD
 from insights.reliability.mace import MACE
 from insights.reliability.majority import MajorityVote, Wawa
@@ -38,6 +40,8 @@ __all__ = [
     "OneCoinDawidSkene",
     "GLAD",
     "MACE",
+    "EBCC",
+    "AutoAggregator",
     "METHODS",
     "RECOMMENDED",
     "make_aggregator",
@@ -51,6 +55,8 @@ METHODS: dict[str, type] = {
     "one-coin": OneCoinDawidSkene,
     "glad": GLAD,
     "mace": MACE,
+    "ebcc": EBCC,
+    "auto": AutoAggregator,
 }
 
 #: The default method of ``insights aggregate``: :class:`DawidSkene` with its default

@@ -1,0 +1,271 @@
+r"""The default aggregator: choose the model from the data, by a rule fixed in code.
+
+No single truth-inference model wins on every log: full Dawid-Skene over-trusts heavy
+annotators when errors are correlated, one-coin models lose on class-biased annotators, EBCC
+needs enough items per class for its sub-types. :class:`AutoAggregator` fits a few candidate
+models and keeps the one the data prefer, scored honestly:
+
+1. **Enough gold** (at least ``min_gold`` gold items with judgments): cross-fitted accuracy on
+   gold. The gold items are cut into ``n_folds`` folds; for each fold every candidate is fitted
+   with the *other* folds' gold clamped and scored on the hidden fold's gold items (the
+   gold accuracy of labels it did not see). Highest mean accuracy wins.
+2. **Otherwise**: held-out judgment log-likelihood (Paun et al. 2018;
+   :func:`insights.confidence.predictive_log_likelihood`). A random ``test_size`` share of the
+   judgments is held out (only judgments whose item and annotator keep other judgments), every
+   candidate is fitted on the rest and scored by the mean log posterior predictive probability
+   of the held-out judgments. Highest wins.
+3. **Fallback**: when neither can be computed (fewer than ``min_heldout`` scorable held-out
+   judgments: a tiny log), the first candidate (Dawid-Skene) is used and ``reason_`` says so.
+
+A score within ``margin`` of the best one counts as a tie, and ties go to the candidate that
+comes first in ``candidates`` (the order is the preference: simpler and faster first).
+
+Cost: the scoring runs on at most ``max_selection_judgments`` judgments (a random subset of
+whole items when the log is larger: every candidate is cheap there), then the chosen model is
+fitted once on everything. At 1e7 judgments that is one full fit plus a few fits on 2e5.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.utils._param_validation import Interval
+
+from insights.data import Encoded
+from insights.reliability._base import Aggregator
+
+__all__ = ["AutoAggregator", "default_candidates"]
+
+logger = logging.getLogger(__name__)
+
+
+def default_candidates() -> dict[str, Aggregator]:
+    """The candidate models of :class:`AutoAggregator`, in order of preference.
+
+    ``dawid-skene`` (full confusions, smoothed), ``one-coin`` (one accuracy per annotator,
+    fitted class prior: fewer parameters per annotator), ``mace`` (competence and spamming)
+    and ``ebcc`` (class sub-types: correlated errors).
+    """
+    from insights.reliability.dawid_skene import DawidSkene, OneCoinDawidSkene
+    from insights.reliability.ebcc import EBCC
+    from insights.reliability.mace import MACE
+
+    return {"dawid-skene": DawidSkene(), "one-coin": OneCoinDawidSkene(fit_priors=True),
+            "mace": MACE(), "ebcc": EBCC()}
+
+
+def _subset(enc: Encoded, keep: np.ndarray) -> Encoded:
+    """The judgments ``keep`` (bool mask) of an encoding, items and annotators re-coded."""
+    item_u, item = np.unique(enc.item[keep], return_inverse=True)
+    ann_u, ann = np.unique(enc.annotator[keep], return_inverse=True)
+    return Encoded(item_ids=enc.item_ids[item_u], annotator_ids=enc.annotator_ids[ann_u],
+                   classes=enc.classes, item=item.astype(np.int32),
+                   annotator=ann.astype(np.int32), label=enc.label[keep],
+                   gold=enc.gold[item_u])
+
+
+def _with_gold(enc: Encoded, gold: np.ndarray) -> Encoded:
+    return Encoded(item_ids=enc.item_ids, annotator_ids=enc.annotator_ids, classes=enc.classes,
+                   item=enc.item, annotator=enc.annotator, label=enc.label, gold=gold)
+
+
+class AutoAggregator(Aggregator):
+    r"""The default truth-inference model: chooses among candidate models per dataset.
+
+    See the module docstring for the rule (cross-fitted gold accuracy with enough gold, else
+    held-out judgment log-likelihood, else Dawid-Skene). After :meth:`fit` it behaves like
+    the chosen model: ``labels_``, ``probas_``, ``confusions_``, ``priors_`` (and the chosen
+    model's other attributes through ``model_``).
+
+    Parameters
+    ----------
+    candidates : dict of name -> estimator, or None
+        Unfitted candidates in order of preference (``None``: :func:`default_candidates`).
+    min_gold : int, default 50
+        Gold items (with judgments) needed to choose by gold accuracy: with 50 items split in
+        5 folds the accuracy of a candidate is measured on all 50, standard error about
+        0.04 at 85 % accuracy -- enough to separate models that differ by several points,
+        which is what the choice is for.
+    n_folds : int, default 5
+        Gold folds of the cross-fitting.
+    test_size : float, default 0.2
+        Share of the judgments held out for the log-likelihood rule.
+    min_heldout : int, default 50
+        Scorable held-out judgments needed for the log-likelihood rule.
+    margin : float, default 0.002
+        Scores within this of the best are ties (accuracy: 0.2 points; log-likelihood: 0.002
+        nats per judgment), resolved by the order of ``candidates``.
+    max_selection_judgments : int, default 200_000
+        The scoring runs on a random subset of whole items with about this many judgments.
+    random_state : int, default 0
+        Seed of the folds, the held-out judgments and the subset (and passed to nothing
+        else: the candidates keep their own seeds).
+
+    Attributes
+    ----------
+    chosen_ : str
+        Name of the chosen candidate.
+    reason_ : str
+        One plain sentence: which model and why.
+    selection_ : DataFrame
+        One row per candidate: ``score``, ``rule`` (``"gold accuracy"``,
+        ``"held-out log-likelihood"`` or ``"fallback"``), ``chosen``.
+    model_ : Aggregator
+        The chosen model, fitted on all the data.
+    labels_, probas_, confusions_, priors_, n_iter_, converged_
+        Those of ``model_``.
+
+    References
+    ----------
+    S. Paun, B. Carpenter, J. Chamberlain, D. Hovy, U. Kruschwitz, M. Poesio. Comparing
+    Bayesian Models of Annotation. TACL 6:571-585, 2018 (held-out judgment likelihood).
+    """
+
+    _parameter_constraints: dict = {
+        "candidates": [dict, None],
+        "min_gold": [Interval(Integral, 2, None, closed="left")],
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "test_size": [Interval(Real, 0, 1, closed="neither")],
+        "min_heldout": [Interval(Integral, 1, None, closed="left")],
+        "margin": [Interval(Real, 0, None, closed="left")],
+        "max_selection_judgments": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, candidates: dict | None = None, min_gold: int = 50, n_folds: int = 5,
+                 test_size: float = 0.2, min_heldout: int = 50, margin: float = 0.002,
+                 max_selection_judgments: int = 200_000, random_state: int = 0):
+        self.candidates = candidates
+        self.min_gold = min_gold
+        self.n_folds = n_folds
+        self.test_size = test_size
+        self.min_heldout = min_heldout
+        self.margin = margin
+        self.max_selection_judgments = max_selection_judgments
+        self.random_state = random_state
+
+    def _candidates(self) -> dict[str, Aggregator]:
+        cands = default_candidates() if self.candidates is None else self.candidates
+        if not cands:
+            raise ValueError("AutoAggregator needs at least one candidate model")
+        return {name: clone(est) for name, est in cands.items()}
+
+    def _fit_encoded(self, enc: Encoded) -> np.ndarray:
+        rng = np.random.default_rng(self.random_state)
+        cands = self._candidates()
+        sel = self._selection_sample(enc, rng)
+        self._sampled = sel is not enc
+        n_gold = int((sel.gold >= 0).sum())
+        scores, rule = None, "fallback"
+        if len(cands) > 1 and n_gold >= self.min_gold:
+            scores, rule = self._gold_scores(sel, cands, rng), "gold accuracy"
+        elif len(cands) > 1:
+            scores = self._heldout_scores(sel, cands, rng)
+            rule = "held-out log-likelihood" if scores is not None else "fallback"
+        names = list(cands)
+        if scores is None:
+            chosen = names[0]
+            scores = {n: np.nan for n in names}
+        else:
+            best = max(scores.values())
+            chosen = next(n for n in names if scores[n] >= best - self.margin)
+        self.chosen_ = chosen
+        self.selection_ = pd.DataFrame(
+            {"score": [scores[n] for n in names], "rule": rule,
+             "chosen": [n == chosen for n in names]},
+            index=pd.Index(names, name="candidate"))
+        self.reason_ = self._reason(chosen, rule, scores, sel, n_gold)
+        logger.info("AutoAggregator: %s", self.reason_)
+        model = cands[chosen]
+        model.classes_ = self.classes_
+        model.item_ids_ = self.item_ids_
+        model.annotator_ids_ = self.annotator_ids_
+        post = model._fit_encoded(enc)
+        model._set_outputs(post)
+        self.model_ = model
+        for attr in ("confusions_", "priors_", "accuracies_", "n_iter_", "converged_"):
+            if hasattr(model, attr):
+                setattr(self, attr, getattr(model, attr))
+        return post
+
+    # ------------------------------------------------------------------------------------
+    def _selection_sample(self, enc: Encoded, rng) -> Encoded:
+        """All of ``enc``, or a random subset of whole items with about
+        ``max_selection_judgments`` judgments (gold items kept first)."""
+        if enc.n_judgments <= self.max_selection_judgments:
+            return enc
+        share = self.max_selection_judgments / enc.n_judgments
+        keep_item = rng.random(enc.n_items) < share
+        return _subset(enc, keep_item[enc.item])
+
+    def _gold_scores(self, enc: Encoded, cands: dict, rng) -> dict[str, float]:
+        gold_items = np.flatnonzero(enc.gold >= 0)
+        fold = rng.permutation(len(gold_items)) % self.n_folds
+        hits = {n: 0.0 for n in cands}
+        for f in range(self.n_folds):
+            hidden = gold_items[fold == f]
+            g = enc.gold.copy()
+            g[hidden] = -1
+            train = _with_gold(enc, g)
+            for name, est in cands.items():
+                post = self._fit_quiet(est, train)[hidden]
+                is_max = post >= post.max(axis=1, keepdims=True) - 1e-12
+                hit = is_max[np.arange(len(hidden)), enc.gold[hidden]] / is_max.sum(axis=1)
+                hits[name] += float(hit.sum())
+        return {n: h / len(gold_items) for n, h in hits.items()}
+
+    def _heldout_scores(self, enc: Encoded, cands: dict, rng) -> dict[str, float] | None:
+        held = rng.random(enc.n_judgments) < self.test_size
+        # score only judgments whose item and annotator keep a judgment in the training part
+        train_items = np.bincount(enc.item[~held], minlength=enc.n_items) > 0
+        train_anns = np.bincount(enc.annotator[~held], minlength=enc.n_annotators) > 0
+        held &= train_items[enc.item] & train_anns[enc.annotator]
+        if held.sum() < self.min_heldout:
+            return None
+        train = _subset(enc, ~held)
+        t_items = pd.Index(train.item_ids).get_indexer(enc.item_ids[enc.item[held]])
+        t_anns = pd.Index(train.annotator_ids).get_indexer(
+            enc.annotator_ids[enc.annotator[held]])
+        lab = enc.label[held]
+        scores = {}
+        for name, est in cands.items():
+            post = self._fit_quiet(est, train)
+            conf = getattr(est, "confusions_", None)
+            if conf is None:
+                scores[name] = -np.inf
+                continue
+            p = np.einsum("nt,nt->n", post[t_items], np.asarray(conf)[t_anns, :, lab])
+            scores[name] = float(np.log(np.clip(p, 1e-300, None)).mean())
+        return scores
+
+    @staticmethod
+    def _fit_quiet(est: Aggregator, enc: Encoded) -> np.ndarray:
+        est.classes_ = np.asarray(enc.classes, dtype=object)
+        est.item_ids_ = np.asarray(enc.item_ids, dtype=object)
+        est.annotator_ids_ = np.asarray(enc.annotator_ids, dtype=object)
+        est._check_params()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return est._fit_encoded(enc)
+
+    def _reason(self, chosen, rule, scores, sel, n_gold) -> str:
+        sample = ("" if not self._sampled else
+                  f" Scored on a random subset of items ({sel.n_judgments:,} judgments).")
+        if rule == "gold accuracy":
+            detail = ", ".join(f"{n} {100 * s:.1f}%" for n, s in scores.items())
+            return (f"Chose {chosen}: it had the highest accuracy on gold items hidden from the "
+                    f"fit ({n_gold} gold items, {self.n_folds}-fold cross-fitting: "
+                    f"{detail}).{sample}")
+        if rule == "held-out log-likelihood":
+            detail = ", ".join(f"{n} {s:.3f}" for n, s in scores.items())
+            return (f"Chose {chosen}: it predicted held-out judgments best (mean log "
+                    f"probability of {100 * self.test_size:.0f}% of the judgments held out: "
+                    f"{detail}); too little gold ({n_gold} items, {self.min_gold} needed) to "
+                    f"choose by accuracy.{sample}")
+        return (f"Chose {chosen} (the default): too little gold and too few judgments to "
+                f"compare models on held-out data.")
