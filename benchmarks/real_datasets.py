@@ -16,8 +16,8 @@ its mean and worst shortfall to the best of the *peers* per dataset (``peer best
 default's gap to majority vote.
 
 Leave-one-dataset-out: the one setting of the default chosen with these tables -- the tie
-``margin`` of :class:`~insights.reliability.AutoAggregator` -- is checked with
-``--lodo``: for each dataset the margin is chosen (from a small grid) on the *other* datasets
+``n_se`` (the one-standard-error rule) of :class:`~insights.reliability.AutoAggregator` -- is checked with
+``--lodo``: for each dataset ``n_se`` is chosen (from a small grid) on the *other* datasets
 by mean accuracy and scored on the left-out one.
 
 Protocol (the same as ``../shared/datasets/ds_check.csv``): accuracy over the gold items that
@@ -56,7 +56,7 @@ from insights.reliability import (
 ROOT = Path(__file__).resolve().parents[1].parent
 DATASETS = Path(os.environ.get("INSIGHTS_DATASETS", ROOT / "shared" / "datasets"))
 PEERS = Path(os.environ.get("INSIGHTS_PEERS", ROOT / "shared" / "peers"))
-MARGINS = (0.0, 0.002, 0.005, 0.01)
+N_SE = (0.0, 1.0, 2.0, 3.0)
 
 
 def candidates() -> dict[str, object]:
@@ -174,7 +174,8 @@ def accuracy_table(gold_share: float = 0.0, peers: bool = True,
                 for method, p in peer_predictions(labels).items():
                     row[method] = 100 * expected_accuracy(p, gold)
         rows[name] = row
-        print(f"  {name}: done", file=sys.stderr, flush=True)
+        print(f"  {name}: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
+                                        for k, v in row.items()), file=sys.stderr, flush=True)
     return pd.DataFrame(rows).T
 
 
@@ -198,24 +199,24 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def leave_one_dataset_out(names: list[str] | None = None) -> pd.DataFrame:
-    """The tie margin of the default chosen on the other datasets, scored on the left-out."""
+    """The default's n_se chosen on the other datasets, scored on the left-out one."""
     names = names or sorted(p.name for p in DATASETS.iterdir() if (p / "gold.csv").exists())
     acc = {}
     for name in names:
         labels, gold = load(name)
-        for m in MARGINS:
+        for m in N_SE:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                est = AutoAggregator(margin=m).fit(labels)
+                est = AutoAggregator(n_se=m).fit(labels)
             acc[(name, m)] = 100 * expected_accuracy(est.probas_, gold)
     acc = pd.Series(acc).unstack()
     rows = []
     for name in names:
         others = acc.drop(index=name).mean()
         m = float(others.idxmax())
-        rows.append({"dataset": name, "margin chosen on the others": m,
-                     "accuracy": acc.loc[name, m], "with the default margin":
-                     acc.loc[name, AutoAggregator().margin]})
+        rows.append({"dataset": name, "n_se chosen on the others": m,
+                     "accuracy": acc.loc[name, m], "with the default n_se":
+                     acc.loc[name, AutoAggregator().n_se]})
     return pd.DataFrame(rows).set_index("dataset")
 
 
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="share of gold items given to our models (scored on the rest)")
     ap.add_argument("--no-peers", action="store_true", help="our columns only")
     ap.add_argument("--lodo", action="store_true",
-                    help="leave-one-dataset-out check of the default's tie margin")
+                    help="leave-one-dataset-out check of the default's n_se")
     ap.add_argument("--datasets", help="comma-separated names (default: all with gold)")
     ap.add_argument("--out", help="also write the table as CSV")
     args = ap.parse_args(argv)

@@ -8,17 +8,24 @@ models and keeps the one the data prefer, scored honestly:
 1. **Enough gold** (at least ``min_gold`` gold items with judgments): cross-fitted accuracy on
    gold. The gold items are cut into ``n_folds`` folds; for each fold every candidate is fitted
    with the *other* folds' gold clamped and scored on the hidden fold's gold items (the
-   gold accuracy of labels it did not see). Highest mean accuracy wins.
+   gold accuracy of labels it did not see).
 2. **Otherwise**: held-out judgment log-likelihood (Paun et al. 2018;
    :func:`insights.confidence.predictive_log_likelihood`). A random ``test_size`` share of the
    judgments is held out (only judgments whose item and annotator keep other judgments), every
-   candidate is fitted on the rest and scored by the mean log posterior predictive probability
-   of the held-out judgments. Highest wins.
+   candidate is fitted on the rest and scores every held-out judgment by its log posterior
+   predictive probability.
 3. **Fallback**: when neither can be computed (fewer than ``min_heldout`` scorable held-out
-   judgments: a tiny log), the first candidate (Dawid-Skene) is used and ``reason_`` says so.
+   judgments: a tiny log), the first candidate is used and ``reason_`` says so.
 
-A score within ``margin`` of the best one counts as a tie, and ties go to the candidate that
-comes first in ``candidates`` (the order is the preference: simpler and faster first).
+In 1 the candidate with the highest cross-fitted accuracy is chosen -- accuracy is the
+quantity the user cares about, measured directly (exact ties go to the candidate that comes
+first in ``candidates``). In 2 the score is only a proxy for accuracy, and a model with more
+parameters per annotator predicts judgments better by fitting annotator quirks that do not
+change the labels; so the per-judgment scores are compared *paired*: the best candidate by
+mean score is found, then the chosen one is the *first* candidate in ``candidates`` (ordered
+by parameters per annotator: simplest first) whose mean score is within ``n_se`` standard
+errors of the paired difference from the best -- the "one-standard-error rule" of Breiman,
+Friedman, Olshen & Stone (1984): among models the data cannot tell apart, the simplest.
 
 Cost: the scoring runs on at most ``max_selection_judgments`` judgments (a random subset of
 whole items when the log is larger: every candidate is cheap there), then the chosen model is
@@ -45,18 +52,24 @@ logger = logging.getLogger(__name__)
 
 
 def default_candidates() -> dict[str, Aggregator]:
-    """The candidate models of :class:`AutoAggregator`, in order of preference.
+    """The candidate models of :class:`AutoAggregator`, simplest first.
 
-    ``dawid-skene`` (full confusions, smoothed), ``one-coin`` (one accuracy per annotator,
-    fitted class prior: fewer parameters per annotator), ``mace`` (competence and spamming)
-    and ``ebcc`` (class sub-types: correlated errors).
+    ``one-coin`` (one accuracy per annotator, uniform class prior), ``one-coin-prior`` (the
+    same with a fitted class prior), ``mace`` (competence and a spamming distribution: K
+    parameters per annotator), ``dawid-skene`` (full confusions, smoothed: K(K-1)) and
+    ``ebcc`` (confusions per class sub-type: correlated errors).
     """
     from insights.reliability.dawid_skene import DawidSkene, OneCoinDawidSkene
     from insights.reliability.ebcc import EBCC
     from insights.reliability.mace import MACE
 
-    return {"dawid-skene": DawidSkene(), "one-coin": OneCoinDawidSkene(fit_priors=True),
-            "mace": MACE(), "ebcc": EBCC()}
+    return {"one-coin": OneCoinDawidSkene(), "one-coin-prior": OneCoinDawidSkene(fit_priors=True),
+            "mace": MACE(), "dawid-skene": DawidSkene(), "ebcc": EBCC()}
+
+#: Candidates too slow for large logs: left out when the log has more judgments than this
+#: (EBCC's variational updates cost K * M dense columns per judgment, M = 10 sub-types, and it
+#: restarts: about 1 s per 1e4 judgments on the 2-core benchmark machine).
+EXPENSIVE = {"ebcc": 300_000}
 
 
 def _subset(enc: Encoded, keep: np.ndarray) -> Encoded:
@@ -97,9 +110,9 @@ class AutoAggregator(Aggregator):
         Share of the judgments held out for the log-likelihood rule.
     min_heldout : int, default 50
         Scorable held-out judgments needed for the log-likelihood rule.
-    margin : float, default 0.002
-        Scores within this of the best are ties (accuracy: 0.2 points; log-likelihood: 0.002
-        nats per judgment), resolved by the order of ``candidates``.
+    n_se : float, default 1.0
+        Held-out log-likelihood rule: the simplest candidate within this many standard errors
+        (of the paired difference) of the best is chosen; 0 chooses the best mean score.
     max_selection_judgments : int, default 200_000
         The scoring runs on a random subset of whole items with about this many judgments.
     random_state : int, default 0
@@ -132,32 +145,33 @@ class AutoAggregator(Aggregator):
         "n_folds": [Interval(Integral, 2, None, closed="left")],
         "test_size": [Interval(Real, 0, 1, closed="neither")],
         "min_heldout": [Interval(Integral, 1, None, closed="left")],
-        "margin": [Interval(Real, 0, None, closed="left")],
+        "n_se": [Interval(Real, 0, None, closed="left")],
         "max_selection_judgments": [Interval(Integral, 1, None, closed="left")],
         "random_state": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(self, candidates: dict | None = None, min_gold: int = 50, n_folds: int = 5,
-                 test_size: float = 0.2, min_heldout: int = 50, margin: float = 0.002,
+                 test_size: float = 0.2, min_heldout: int = 50, n_se: float = 1.0,
                  max_selection_judgments: int = 200_000, random_state: int = 0):
         self.candidates = candidates
         self.min_gold = min_gold
         self.n_folds = n_folds
         self.test_size = test_size
         self.min_heldout = min_heldout
-        self.margin = margin
+        self.n_se = n_se
         self.max_selection_judgments = max_selection_judgments
         self.random_state = random_state
 
-    def _candidates(self) -> dict[str, Aggregator]:
+    def _candidates(self, n_judgments: int) -> dict[str, Aggregator]:
         cands = default_candidates() if self.candidates is None else self.candidates
         if not cands:
             raise ValueError("AutoAggregator needs at least one candidate model")
-        return {name: clone(est) for name, est in cands.items()}
+        return {name: clone(est) for name, est in cands.items()
+                if n_judgments <= EXPENSIVE.get(name, n_judgments)}
 
     def _fit_encoded(self, enc: Encoded) -> np.ndarray:
         rng = np.random.default_rng(self.random_state)
-        cands = self._candidates()
+        cands = self._candidates(enc.n_judgments)
         sel = self._selection_sample(enc, rng)
         self._sampled = sel is not enc
         n_gold = int((sel.gold >= 0).sum())
@@ -169,16 +183,23 @@ class AutoAggregator(Aggregator):
             rule = "held-out log-likelihood" if scores is not None else "fallback"
         names = list(cands)
         if scores is None:
-            chosen = names[0]
-            scores = {n: np.nan for n in names}
+            chosen, best = names[0], names[0]
+            means = {n: np.nan for n in names}
+            ses = dict(means)
         else:
-            best = max(scores.values())
-            chosen = next(n for n in names if scores[n] >= best - self.margin)
+            means = {n: float(np.mean(v)) for n, v in scores.items()}
+            best = max(names, key=lambda n: means[n])
+            ses = {n: float(np.std(scores[n] - scores[best], ddof=1)
+                            / np.sqrt(max(len(scores[n]) - 1, 1))) for n in names}
+            n_se = self.n_se if rule == "held-out log-likelihood" else 0.0
+            chosen = next(n for n in names if means[n] >= means[best] - n_se * ses[n] - 1e-12)
         self.chosen_ = chosen
         self.selection_ = pd.DataFrame(
-            {"score": [scores[n] for n in names], "rule": rule,
+            {"score": [means[n] for n in names], "se_vs_best": [ses[n] for n in names],
+             "rule": rule, "best": [n == best for n in names],
              "chosen": [n == chosen for n in names]},
             index=pd.Index(names, name="candidate"))
+        scores = means
         self.reason_ = self._reason(chosen, rule, scores, sel, n_gold)
         logger.info("AutoAggregator: %s", self.reason_)
         model = cands[chosen]
@@ -203,10 +224,12 @@ class AutoAggregator(Aggregator):
         keep_item = rng.random(enc.n_items) < share
         return _subset(enc, keep_item[enc.item])
 
-    def _gold_scores(self, enc: Encoded, cands: dict, rng) -> dict[str, float]:
+    def _gold_scores(self, enc: Encoded, cands: dict, rng) -> dict[str, np.ndarray]:
+        """Per gold item: 1 if the candidate fitted without its fold's gold labels it
+        correctly (1/m for an m-way tie)."""
         gold_items = np.flatnonzero(enc.gold >= 0)
         fold = rng.permutation(len(gold_items)) % self.n_folds
-        hits = {n: 0.0 for n in cands}
+        hits = {n: np.zeros(len(gold_items)) for n in cands}
         for f in range(self.n_folds):
             hidden = gold_items[fold == f]
             g = enc.gold.copy()
@@ -216,10 +239,11 @@ class AutoAggregator(Aggregator):
                 post = self._fit_quiet(est, train)[hidden]
                 is_max = post >= post.max(axis=1, keepdims=True) - 1e-12
                 hit = is_max[np.arange(len(hidden)), enc.gold[hidden]] / is_max.sum(axis=1)
-                hits[name] += float(hit.sum())
-        return {n: h / len(gold_items) for n, h in hits.items()}
+                hits[name][fold == f] = hit
+        return hits
 
-    def _heldout_scores(self, enc: Encoded, cands: dict, rng) -> dict[str, float] | None:
+    def _heldout_scores(self, enc: Encoded, cands: dict, rng) -> dict[str, np.ndarray] | None:
+        """Per held-out judgment: its log posterior predictive probability."""
         held = rng.random(enc.n_judgments) < self.test_size
         # score only judgments whose item and annotator keep a judgment in the training part
         train_items = np.bincount(enc.item[~held], minlength=enc.n_items) > 0
@@ -237,10 +261,10 @@ class AutoAggregator(Aggregator):
             post = self._fit_quiet(est, train)
             conf = getattr(est, "confusions_", None)
             if conf is None:
-                scores[name] = -np.inf
-                continue
+                raise TypeError(f"candidate {name!r} ({type(est).__name__}) has no "
+                                "confusions_: it cannot score held-out judgments")
             p = np.einsum("nt,nt->n", post[t_items], np.asarray(conf)[t_anns, :, lab])
-            scores[name] = float(np.log(np.clip(p, 1e-300, None)).mean())
+            scores[name] = np.log(np.clip(p, 1e-300, None))
         return scores
 
     @staticmethod
@@ -256,14 +280,16 @@ class AutoAggregator(Aggregator):
     def _reason(self, chosen, rule, scores, sel, n_gold) -> str:
         sample = ("" if not self._sampled else
                   f" Scored on a random subset of items ({sel.n_judgments:,} judgments).")
+        why = ("it scored best" if self.selection_.loc[chosen, "best"] else
+               f"it is the simplest model within {self.n_se:g} standard error of the best")
         if rule == "gold accuracy":
             detail = ", ".join(f"{n} {100 * s:.1f}%" for n, s in scores.items())
-            return (f"Chose {chosen}: it had the highest accuracy on gold items hidden from the "
+            return (f"Chose {chosen}: {why} on accuracy on gold items hidden from the "
                     f"fit ({n_gold} gold items, {self.n_folds}-fold cross-fitting: "
                     f"{detail}).{sample}")
         if rule == "held-out log-likelihood":
             detail = ", ".join(f"{n} {s:.3f}" for n, s in scores.items())
-            return (f"Chose {chosen}: it predicted held-out judgments best (mean log "
+            return (f"Chose {chosen}: {why} at predicting held-out judgments (mean log "
                     f"probability of {100 * self.test_size:.0f}% of the judgments held out: "
                     f"{detail}); too little gold ({n_gold} items, {self.min_gold} needed) to "
                     f"choose by accuracy.{sample}")
