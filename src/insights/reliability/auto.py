@@ -72,14 +72,16 @@ def default_candidates() -> dict[str, Aggregator]:
 EXPENSIVE = {"ebcc": 300_000}
 
 
-def _subset(enc: Encoded, keep: np.ndarray) -> Encoded:
-    """The judgments ``keep`` (bool mask) of an encoding, items and annotators re-coded."""
+def _subset(enc: Encoded, keep: np.ndarray) -> tuple[Encoded, np.ndarray, np.ndarray]:
+    """The judgments ``keep`` (bool mask) of an encoding, items and annotators re-coded;
+    also the old codes of the new items and annotators (sorted)."""
     item_u, item = np.unique(enc.item[keep], return_inverse=True)
     ann_u, ann = np.unique(enc.annotator[keep], return_inverse=True)
-    return Encoded(item_ids=enc.item_ids[item_u], annotator_ids=enc.annotator_ids[ann_u],
-                   classes=enc.classes, item=item.astype(np.int32),
-                   annotator=ann.astype(np.int32), label=enc.label[keep],
-                   gold=enc.gold[item_u])
+    sub = Encoded(item_ids=enc.item_ids[item_u], annotator_ids=enc.annotator_ids[ann_u],
+                  classes=enc.classes, item=item.astype(np.int32),
+                  annotator=ann.astype(np.int32), label=enc.label[keep],
+                  gold=enc.gold[item_u])
+    return sub, item_u, ann_u
 
 
 def _with_gold(enc: Encoded, gold: np.ndarray) -> Encoded:
@@ -222,7 +224,7 @@ class AutoAggregator(Aggregator):
             return enc
         share = self.max_selection_judgments / enc.n_judgments
         keep_item = rng.random(enc.n_items) < share
-        return _subset(enc, keep_item[enc.item])
+        return _subset(enc, keep_item[enc.item])[0]
 
     def _gold_scores(self, enc: Encoded, cands: dict, rng) -> dict[str, np.ndarray]:
         """Per gold item: 1 if the candidate fitted without its fold's gold labels it
@@ -251,10 +253,9 @@ class AutoAggregator(Aggregator):
         held &= train_items[enc.item] & train_anns[enc.annotator]
         if held.sum() < self.min_heldout:
             return None
-        train = _subset(enc, ~held)
-        t_items = pd.Index(train.item_ids).get_indexer(enc.item_ids[enc.item[held]])
-        t_anns = pd.Index(train.annotator_ids).get_indexer(
-            enc.annotator_ids[enc.annotator[held]])
+        train, item_u, ann_u = _subset(enc, ~held)
+        t_items = np.searchsorted(item_u, enc.item[held])  # every one is in item_u
+        t_anns = np.searchsorted(ann_u, enc.annotator[held])
         lab = enc.label[held]
         scores = {}
         for name, est in cands.items():
