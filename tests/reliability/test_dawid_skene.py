@@ -43,7 +43,7 @@ def _by_observer(model):
 def test_plain_ds_reproduces_the_1979_reference(anesthesia):
     labels, ref = anesthesia
     assert len(labels) == 315  # repeated ratings kept (observer 1: three per patient)
-    m = DawidSkene(alpha=0.0, shrinkage=0.0, tol=1e-8).fit(labels)
+    m = DawidSkene(alpha=0.0, shrinkage=0.0, prior_counts=0.0, tol=1e-8).fit(labels)
     assert m.converged_
     # shares are printed to 2 decimals: rounding error <= 0.005
     np.testing.assert_allclose(m.priors_.to_numpy(), REF_SHARES, atol=0.005 + 1e-4)
@@ -61,8 +61,9 @@ def test_default_smoothing_stays_close_to_the_1979_reference(anesthesia):
     m = DawidSkene().fit(labels)
     # the default adds 0.01 per cell and 0.5 pooled pseudo-judgments per row; the rarest
     # class has about 3 patients, so its rows (3 judgments for observers 2-5) can move by up
-    # to 0.5 / 3.5 ~ 0.14; every other row by less
-    np.testing.assert_allclose(m.priors_.to_numpy(), REF_SHARES, atol=0.01)
+    # to 0.5 / 3.5 ~ 0.14; every other row by less. The class prior's Dirichlet prior adds
+    # one pseudo-patient per class: shares move to (45 * share + 1) / (45 + 4)
+    np.testing.assert_allclose(m.priors_.to_numpy(), (45 * np.asarray(REF_SHARES) + 1) / 49, atol=0.01)
     assert np.abs(_by_observer(m) - REF_ERRORS).max() < 0.15
     assert (m.labels_.loc[ref["item"]].to_numpy() == ref["em_class"].to_numpy()).all()
     assert (m.confusions_ > 0).all()  # no exact zeros: the point of smoothing
@@ -70,7 +71,7 @@ def test_default_smoothing_stays_close_to_the_1979_reference(anesthesia):
 
 def test_plain_em_log_likelihood_never_decreases(anesthesia):
     labels, _ = anesthesia
-    m = DawidSkene(alpha=0.0, shrinkage=0.0, tol=1e-10, max_iter=200).fit(labels)
+    m = DawidSkene(alpha=0.0, shrinkage=0.0, prior_counts=0.0, tol=1e-10, max_iter=200).fit(labels)
     assert np.all(np.diff(m.log_likelihood_) > -1e-9)  # EM's monotonicity
     assert m.n_iter_ == len(m.log_likelihood_)
 
@@ -104,7 +105,7 @@ def test_one_em_step_by_hand(toy):
     i1: a 5/9*3/5 = 1/3, b 0; i3: a 0, b 4/9*3/4 = 1/3. log-lik = 3 log(1/3).
     """
     with pytest.warns(ConvergenceWarning):
-        m = DawidSkene(alpha=0.0, shrinkage=0.0, max_iter=1).fit(toy)
+        m = DawidSkene(alpha=0.0, shrinkage=0.0, prior_counts=0.0, max_iter=1).fit(toy)
     np.testing.assert_allclose(m.priors_.to_numpy(), [5 / 9, 4 / 9])
     conf = dict(zip(m.annotator_ids_, m.confusions_, strict=True))
     np.testing.assert_allclose(conf["u1"], [[1, 0], [1 / 4, 3 / 4]])
@@ -127,7 +128,7 @@ def test_smoothing_pseudo_counts_by_hand(toy):
 def test_gold_items_are_clamped_during_em(toy):
     gold = pd.DataFrame({"item_id": ["i2"], "label": ["b"]})
     with pytest.warns(ConvergenceWarning):
-        m = DawidSkene(alpha=0.0, shrinkage=0.0, max_iter=1).fit(toy, gold=gold)
+        m = DawidSkene(alpha=0.0, shrinkage=0.0, prior_counts=0.0, max_iter=1).fit(toy, gold=gold)
     assert m.probas_.loc["i2"].tolist() == [0.0, 1.0]
     # the clamp enters the M-step: T = (1,0), (0,1), (0,1) so rho = (1/3, 2/3) and u3,
     # who said a on the gold-b item, has row b = (1, 0)

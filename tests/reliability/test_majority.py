@@ -84,8 +84,8 @@ def test_inputs_dataframe_encoded_and_gold_give_same_result(tie_labels):
     b = MajorityVote().fit(encode(tie_labels))
     pd.testing.assert_frame_equal(a.probas_, b.probas_)
     assert list(a.annotator_ids_) == ["u1", "u2", "u3"]
-    assert a.predict(tie_labels).equals(a.labels_)
-    assert a.predict_proba(tie_labels).equals(a.probas_)
+    assert a.fit_predict(tie_labels).equals(a.labels_)
+    assert a.fit_predict_proba(tie_labels).equals(a.probas_)
 
 
 def test_dataset_input_brings_its_gold_and_label_set(tmp_path, tie_labels):
@@ -100,7 +100,8 @@ def test_dataset_input_brings_its_gold_and_label_set(tmp_path, tie_labels):
 
 
 def test_registry_and_factory():
-    assert set(METHODS) == {"majority", "wawa", "dawid-skene", "one-coin", "glad", "mace"}
+    assert set(METHODS) == {"majority", "wawa", "dawid-skene", "one-coin", "glad", "mace",
+                            "ebcc", "auto"}
     assert METHODS["dawid-skene"] is DawidSkene and METHODS["one-coin"] is OneCoinDawidSkene
     assert METHODS["glad"] is GLAD and METHODS["mace"] is MACE and METHODS["wawa"] is Wawa
     assert RECOMMENDED in METHODS

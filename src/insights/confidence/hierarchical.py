@@ -109,59 +109,32 @@ monotone convergence. Biometrika 81(4):633-648, 1994.
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
-from pathlib import Path
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+from sklearn.utils._param_validation import Interval, StrOptions
 
+from insights.confidence._em_engine import HierarchicalEM
+from insights.confidence._nuts_engine import DiagnosticsWarning, NUTSEngine, numba_cache_dir
 from insights.confidence._tree import (
     Hierarchy,
     build_hierarchy,
-    gaussian_tree,
     log_confusion,
-    off_diagonal,
     sample_tree,
-    second_moment,
 )
 from insights.data import Dataset, Encoded
-from insights.reliability._base import (
-    Aggregator,
+from insights.reliability._base import Aggregator
+from insights.reliability.em import (
     clamp_gold,
-    e_step,
-    expected_counts,
     log_likelihood_matrix,
     log_normalize,
-    soft_majority,
 )
 
 __all__ = ["HierarchicalDawidSkene", "DiagnosticsWarning", "numba_cache_dir"]
 
-#: inverse-gamma(a, b) prior on every variance component in the EM mode (weak; keeps a level
-#: with two groups off exactly 0).
-_IG_A, _IG_B = 1.0, 0.05
-
-
-class DiagnosticsWarning(UserWarning):
-    """NUTS diagnostics failed a threshold (divergences, r-hat >= 1.01, bulk ESS < 400)."""
-
-
-def numba_cache_dir() -> Path:
-    """Numba's on-disk compile cache: ``$NUMBA_CACHE_DIR``, else ``~/.cache/insights/numba``.
-
-    Set in the environment before Numba is first imported, so that nutpie's compiled model
-    is reused across report runs and CI (keep that directory in the CI cache).
-    """
-    path = os.environ.get("NUMBA_CACHE_DIR")
-    if not path:
-        base = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
-        path = str(Path(base) / "insights" / "numba")
-        os.environ["NUMBA_CACHE_DIR"] = path
-    Path(path).mkdir(parents=True, exist_ok=True)
-    return Path(path)
 
 
 def _annotator_table(labels) -> pd.DataFrame | None:
@@ -174,7 +147,7 @@ def _annotator_table(labels) -> pd.DataFrame | None:
     return None
 
 
-class HierarchicalDawidSkene(Aggregator):
+class HierarchicalDawidSkene(NUTSEngine, Aggregator):
     """Dawid-Skene with annotator confusions pooled within team and market.
 
     See the module docstring for the model and the two inference modes.
@@ -215,8 +188,13 @@ class HierarchicalDawidSkene(Aggregator):
         EM stops when one EM step changes the log-likelihood by less than ``tol`` per
         judgment and every log variance component by less than ``sqrt(tol)``. ``max_iter``
         counts EM steps (SQUAREM's extrapolations included).
-    random_seed : int, default 0
+    random_state : int, default 0
+        Seed of everything random (EM: the draws from the Gaussian approximation; NUTS: the
+        sampler's seed): the same data, parameters and seed give the same numbers.
+    random_seed : int or None, default None
+        Deprecated alias of ``random_state`` (used when not None, with a DeprecationWarning).
     progressbar : bool, default False
+        NUTS: nutpie's / PyMC's progress bar; EM: a tqdm bar over the iterations.
     parametrization : {"auto", "centered", "noncentered"}, default "auto"
         NUTS parametrisation of the market and team offsets (annotators are always
         non-centred). ``"auto"`` centres a level when its groups are well informed by data
@@ -290,10 +268,10 @@ class HierarchicalDawidSkene(Aggregator):
                  chains: int = 2, cores: int = 2, target_accept: float = 0.9,
                  n_posterior_draws: int = 200, credible_level: float = 0.9,
                  prior_mean: float = -2.0, prior_sd: float = 1.5, sigma_scale: float = 1.0,
-                 max_iter: int = 300, tol: float = 1e-7, random_seed: int = 0,
+                 max_iter: int = 300, tol: float = 1e-7, random_state: int = 0,
                  progressbar: bool = False, parametrization: str = "auto",
                  annotator_df: float | None = 4.0, min_groups: int = 3,
-                 few_groups_sd: float = 0.5):
+                 few_groups_sd: float = 0.5, random_seed: int | None = None):
         self.inference = inference
         self.draws = draws
         self.tune = tune
@@ -307,6 +285,7 @@ class HierarchicalDawidSkene(Aggregator):
         self.sigma_scale = sigma_scale
         self.max_iter = max_iter
         self.tol = tol
+        self.random_state = random_state
         self.random_seed = random_seed
         self.progressbar = progressbar
         self.parametrization = parametrization
@@ -315,7 +294,30 @@ class HierarchicalDawidSkene(Aggregator):
         self.few_groups_sd = few_groups_sd
 
     # ------------------------------------------------------------------------------------
-    def fit(self, labels, gold: pd.DataFrame | None = None,
+    _parameter_constraints: dict = {
+        "inference": [StrOptions({"em", "nuts"})],
+        "draws": [Interval(Integral, 1, None, closed="left"), None],
+        "tune": [Interval(Integral, 0, None, closed="left"), None],
+        "chains": [Interval(Integral, 1, None, closed="left")],
+        "cores": [Interval(Integral, 1, None, closed="left")],
+        "target_accept": [Interval(Real, 0, 1, closed="neither")],
+        "n_posterior_draws": [Interval(Integral, 1, None, closed="left")],
+        "credible_level": [Interval(Real, 0, 1, closed="neither")],
+        "prior_mean": [Interval(Real, None, None, closed="neither")],
+        "prior_sd": [Interval(Real, 0, None, closed="neither")],
+        "sigma_scale": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "random_seed": [Interval(Integral, 0, None, closed="left"), None],
+        "progressbar": ["boolean"],
+        "parametrization": [StrOptions({"auto", "centered", "noncentered"})],
+        "annotator_df": [Interval(Real, 0, None, closed="neither"), None],
+        "min_groups": [Interval(Integral, 1, None, closed="left")],
+        "few_groups_sd": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def fit(self, labels, gold: pd.DataFrame | None = None, *,
             annotators: pd.DataFrame | None = None, classes=None):
         """Fit on a labels table.
 
@@ -334,8 +336,11 @@ class HierarchicalDawidSkene(Aggregator):
         -------
         self
         """
-        if self.inference not in ("em", "nuts"):
-            raise ValueError(f"inference must be 'em' or 'nuts', got {self.inference!r}")
+        self._validate_params()
+        if self.random_seed is not None:
+            warnings.warn("HierarchicalDawidSkene(random_seed=...) is deprecated; use "
+                          "random_state=...", DeprecationWarning, stacklevel=2)
+        self._seed = int(self.random_state if self.random_seed is None else self.random_seed)
         table = annotators if annotators is not None else _annotator_table(labels)
         if table is not None and "annotator_id" in getattr(table, "columns", ()):
             table = table.set_index("annotator_id")
@@ -355,181 +360,28 @@ class HierarchicalDawidSkene(Aggregator):
 
     # ------------------------------------------------------------------------------------
     def _fit_em(self, enc: Encoded):
+        """EM mode: run :class:`~insights.confidence._em_engine.HierarchicalEM`, then draw
+        from the Gaussian approximation at its fixed point."""
         tree = self.hierarchy_
         K = enc.n_classes
-        J = enc.n_annotators
         nL = len(tree.names)
         dk = K - 1
-        d = K * dk
-        off = np.broadcast_to(off_diagonal(K), (J, K, dk))
-        eye_k = np.eye(dk)
+        engine = HierarchicalEM(enc, tree, list(getattr(self, "fixed_levels_", [])),
+                                prior_mean=self.prior_mean, prior_sd=self.prior_sd,
+                                annotator_df=self.annotator_df,
+                                few_groups_sd=self.few_groups_sd)
+        bar = None
+        if self.progressbar:
+            from tqdm.auto import tqdm
 
-        def leaf_evidence(C, eta):
-            n = C.sum(axis=2)
-            c_off = np.take_along_axis(C, off, axis=2)
-            p_off = np.take_along_axis(np.exp(log_confusion(eta)), off, axis=2)
-            g = c_off - n[..., None] * p_off
-            blk = n[..., None, None] * (p_off[..., :, None] * eye_k
-                                        - p_off[..., :, None] * p_off[..., None, :])
-            D = np.zeros((J, d, d))
-            for t in range(K):
-                D[:, t * dk:(t + 1) * dk, t * dk:(t + 1) * dk] = blk[:, t]
-            h = g.reshape(J, d) + (D @ eta.reshape(J, d, 1))[..., 0]
-            return h, D
-
-        fixed = [tree.names.index(n) for n in getattr(self, "fixed_levels_", [])]
-        free = [L for L in range(1, nL - 1) if L not in fixed]
-        nu = self.annotator_df
-        gold = enc.gold
-
-        # EM state theta = (eta, log sd of the free levels, log sig_a, log sig_s, log w,
-        # log class prior): everything an EM iteration starts from, as one flat vector
-        n_eta, n_free = J * K * dk, len(free)
-        cuts = np.cumsum([n_eta, n_free, 1, 1, J])
-        w_max = np.log((nu + d) / nu) if nu is not None else 0.0
-
-        def unpack(theta):
-            eta_, ls, la, lss, lw, lp = np.split(theta, cuts)
-            sig_ = np.ones(nL)
-            sig_[fixed] = self.few_groups_sd
-            sig_[free] = np.exp(ls)
-            return (eta_.reshape(J, K, dk), sig_, float(np.exp(la[0])), float(np.exp(lss[0])),
-                    np.exp(lw), lp - np.logaddexp.reduce(lp))
-
-        def pack(eta_, sig_, sig_a_, sig_s_, w_, log_prior):
-            return np.concatenate([eta_.ravel(), np.log(sig_[free]), [np.log(sig_a_)],
-                                   [np.log(sig_s_)], np.log(w_), log_prior])
-
-        def project(theta):
-            """Back into the parameter space after an extrapolation (SQUAREM)."""
-            eta_, ls, la, lss, lw, lp = np.split(theta.copy(), cuts)
-            np.clip(eta_, -30.0, 30.0, out=eta_)
-            for x in (ls, la, lss):
-                np.clip(x, np.log(1e-2), np.log(20.0), out=x)
-            np.clip(lw, -30.0, w_max, out=lw)
-            return np.concatenate([eta_, ls, la, lss, lw, lp - np.logaddexp.reduce(lp)])
-
-        def covs_of(sig_, sig_a_, sig_s_, w_):
-            base = sig_a_**2 * np.eye(d) + sig_s_**2 * np.ones((d, d))
-            out = [None] + [sig_[L] ** 2 * np.eye(d) for L in range(1, nL - 1)]
-            return out + [base[None] / w_[:, None, None]], base
-
-        bounds = [(np.log(1e-2), np.log(20.0))] * (n_free + 2)
-        ones = np.ones(d)
-
-        def fit_variances(h, D, sig_, sig_a_, sig_s_, w_):
-            """The variance components maximising the Laplace marginal likelihood given the
-            leaf evidence and the Student-t weights, and the tree posterior (``tp``) and
-            annotator covariance (``base``) there."""
-            last = {}
-
-            def neg(z):
-                s_ = sig_.copy()
-                s_[free] = np.exp(z[:n_free])
-                v = np.exp(2 * z)  # variances: free levels, sig_a, sig_s
-                cv, base = covs_of(s_, np.exp(z[n_free]), np.exp(z[n_free + 1]), w_)
-                tp = gaussian_tree(h, D, tree, cv, self.prior_mean, self.prior_sd)
-                last.update(z=z.copy(), tp=tp, base=base)
-                # gradient by Fisher's identity: the expected complete-data score
-                g = np.empty_like(z)
-                for i, L in enumerate(free):
-                    g[i] = (np.trace(second_moment(tp, tree, L)) / v[i]
-                            - tree.sizes[L] * d) / 2
-                Bi = np.linalg.inv(base)
-                Ew = np.einsum("j,jab->ab", w_, second_moment(tp, tree, nL - 1, per_node=True))
-                G = (Bi @ Ew @ Bi - J * Bi) / 2  # d log p / d base
-                g[n_free] = np.trace(G) * v[n_free]
-                g[n_free + 1] = ones @ G @ ones * v[n_free + 1]
-                g = 2 * g  # per log sd
-                vp = v[:n_free + 1]  # inverse-gamma priors on the level and sig_a variances
-                g[:n_free + 1] += -2 * (_IG_A + 1) + 2 * _IG_B / vp
-                lp = float(np.sum(-(_IG_A + 1) * np.log(vp) - _IG_B / vp))
-                return -(tp.log_evidence + lp), -g
-
-            z0 = np.clip(np.log(np.r_[sig_[free], sig_a_, sig_s_]), *bounds[0])
-            z = minimize(neg, z0, jac=True, method="L-BFGS-B", bounds=bounds).x
-            if not np.array_equal(last["z"], z):
-                neg(z)
-            sig_ = sig_.copy()
-            sig_[free] = np.exp(z[:n_free])
-            return sig_, float(np.exp(z[n_free])), float(np.exp(z[n_free + 1])), last
-
-        def m_step(post, eta_, sig_, sig_a_, sig_s_, w_):
-            """ECME M-step from item posteriors: Newton on the tree for the log-odds, the
-            variance components by maximising the Laplace marginal likelihood, then the
-            E-step of the Student-t weights."""
-            C = expected_counts(enc, post).transpose(0, 2, 1)  # (J, true, given)
-            cv, _ = covs_of(sig_, sig_a_, sig_s_, w_)
-            for _ in range(2):  # Newton passes on the whole tree (warm-started each EM step)
-                h, D = leaf_evidence(C, eta_)
-                tp = gaussian_tree(h, D, tree, cv, self.prior_mean, self.prior_sd)
-                step = np.clip(tp.mean[-1].reshape(J, K, dk) - eta_, -2.0, 2.0)
-                eta_ = eta_ + step
-            h, D = leaf_evidence(C, eta_)
-            sig_, sig_a_, sig_s_, at = fit_variances(h, D, sig_, sig_a_, sig_s_, w_)
-            if nu is not None:  # E-step of the scale mixture: w_j = E[precision weight]
-                Ej = second_moment(at["tp"], tree, nL - 1, per_node=True)
-                maha = np.einsum("jab,ba->j", Ej, np.linalg.inv(at["base"]))
-                w_ = (nu + d) / (nu + maha)
-            log_prior = np.log((post.sum(axis=0) + 1.0) / (post.shape[0] + K))
-            return pack(eta_, sig_, sig_a_, sig_s_, w_, log_prior)
-
-        def posteriors_at(theta):
-            eta_, _, _, _, _, log_prior = unpack(theta)
-            post, log_z = e_step(enc, log_confusion(eta_), log_prior)
-            return post, float(log_z.sum())
-
-        def em(theta):
-            """One EM iteration: the map whose fixed point is the fit. Returns F(theta) and
-            the log-likelihood at theta."""
-            post, ll = posteriors_at(theta)
-            return m_step(post, *unpack(theta)[:5]), ll
-
-        sig0 = np.ones(nL)
-        sig0[fixed] = self.few_groups_sd
-        eta0 = np.full((J, K, dk), float(self.prior_mean))
-        theta = m_step(clamp_gold(soft_majority(enc), gold), eta0, sig0, 1.0, 0.3, np.ones(J))
-        it = 1
-        # SQUAREM (Varadhan & Roland 2008, scheme S3): two EM steps, then a step of length
-        # alpha^2 along their quadratic extrapolation, then one EM step from there
-        history: list[float] = []
-        converged = False
-        step_max = 1.0
-        n_var = n_free + 2  # the variance components' slice of theta
-        var = slice(n_eta, n_eta + n_var)
-        slow = slice(n_eta, n_eta + n_var + J)  # variance components and Student-t weights
-        while it < self.max_iter:
-            th1, ll0 = em(theta)
-            th2, ll1 = em(th1)
-            it += 2
-            history += [ll0, ll1]
-            r = th1 - theta
-            v = th2 - th1 - r
-            if (abs(ll1 - ll0) < self.tol * enc.n_judgments
-                    and np.abs(th2[var] - th1[var]).max() < np.sqrt(self.tol)):
-                theta = th2
-                converged = True
-                break
-            alpha = float(np.sqrt((r[slow] @ r[slow]) / max(v[slow] @ v[slow], 1e-300)))
-            alpha = min(max(alpha, 1.0), step_max)
-            if alpha == step_max:
-                step_max *= 4.0
-            if alpha == 1.0 or it + 1 > self.max_iter:
-                theta = th2
-                continue
-            th_x = project(theta + 2 * alpha * r + alpha**2 * v)
-            th3, ll_x = em(th_x)
-            it += 1
-            res_x = th3 - th_x
-            if (np.all(np.isfinite(th3)) and np.isfinite(ll_x)
-                    and res_x @ res_x <= 100.0 * (r @ r)):
-                theta = th3
-                history.append(ll_x)
-            else:  # the extrapolation failed: keep the plain EM iterate, shorter steps
-                theta = th2
-                step_max = max(1.0, step_max / 4.0)
-        eta, sig, sig_a, sig_s, w, _ = unpack(theta)
-        post, _ = posteriors_at(theta)
+            bar = tqdm(total=self.max_iter, desc="hierarchical EM", unit="step", leave=False)
+        try:
+            state, it, converged, history = engine.run(self.max_iter, self.tol, progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        sig, sig_a, sig_s, w = state.sig, state.sig_a, state.sig_s, state.w
+        post, _ = engine.e_step(state)
         self.n_iter_ = it
         self.converged_ = converged
         self.annotator_weights_ = pd.Series(w, index=tree.labels[-1], name="weight")
@@ -537,16 +389,13 @@ class HierarchicalDawidSkene(Aggregator):
         if not converged:
             self._warn_not_converged(it)
         # the Gaussian approximation at the converged point, then draws from it
-        C = expected_counts(enc, post).transpose(0, 2, 1)
-        h, D = leaf_evidence(C, eta)
-        cv, _ = covs_of(sig, sig_a, sig_s, w)
-        tp = gaussian_tree(h, D, tree, cv, self.prior_mean, self.prior_sd)
+        tp, cv = engine.approximation(state, post)
         self._em_means = [m.reshape((m.shape[0], K, dk)) for m in tp.mean]
         # how strongly each level's groups are informed by data relative to their prior sd:
         # median over groups of mean(diag(data precision)) * sigma^2 (> 1: centred is better)
         self._em_informed = [float(np.median(np.diagonal(tp.D[L], axis1=1, axis2=2).mean(axis=1)))
                              * (sig[L] ** 2 if 0 < L < nL - 1 else 1.0) for L in range(nL)]
-        rng = np.random.default_rng(self.random_seed)
+        rng = np.random.default_rng(self._seed)
         S = self.n_posterior_draws
         level_draws = [x.reshape(x.shape[:2] + (K, dk))
                        for x in sample_tree(tp, tree, cv, S, rng)]
@@ -562,216 +411,6 @@ class HierarchicalDawidSkene(Aggregator):
         return level_draws, rho_draws
 
     # ------------------------------------------------------------------------------------
-    def _build_pymc(self, enc: Encoded):
-        import pymc as pm
-        import pytensor.tensor as pt
-
-        tree = self.hierarchy_
-        K = enc.n_classes
-        J, n_items = enc.n_annotators, enc.n_items
-        rows = np.repeat(np.arange(K), K - 1)
-        cols = off_diagonal(K).ravel()
-        col = enc.annotator.astype(np.int64) * K + enc.label
-        gold_mask = np.zeros((n_items, K))
-        g = enc.gold >= 0
-        gold_mask[g] = -1e6
-        gold_mask[np.flatnonzero(g), enc.gold[g]] = 0.0
-        with pm.Model() as model:
-            node = pm.Normal("mu", self.prior_mean, self._mu_sd(), shape=(1, K, K - 1))
-            for L in range(1, len(tree.names) - 1):
-                name = tree.names[L]
-                shape = (tree.sizes[L], K, K - 1)
-                if name in self.fixed_levels_:  # too few groups: fixed spread, sum-to-zero
-                    offset = pm.ZeroSumNormal(f"{name}_offset", self.few_groups_sd,
-                                              shape=(K, K - 1, tree.sizes[L]))
-                    node = node[tree.parents[L]] + offset.transpose(2, 0, 1)
-                    continue
-                s = pm.HalfNormal(f"sigma_{name}", self.sigma_scale)
-                if name in self.centered_levels_:
-                    offset = pm.Normal(f"{name}_offset", 0.0, s, shape=shape)
-                else:
-                    offset = s * pm.Normal(f"{name}_offset_z", 0.0, 1.0, shape=shape)
-                node = node[tree.parents[L]] + offset
-            s_a = pm.HalfNormal("sigma_annotator", self.sigma_scale)
-            s_s = pm.HalfNormal("sigma_annotator_skill", self.sigma_scale)
-            z = pm.Normal("annotator_z", 0.0, 1.0, shape=(J, K, K - 1))
-            zs = pm.Normal("annotator_skill_z", 0.0, 1.0, shape=(J, 1, 1))
-            dev = s_a * z + s_s * zs
-            if self.annotator_df is not None:  # Student-t level as a scale mixture
-                nu = float(self.annotator_df)
-                w = pm.Gamma("annotator_weight", nu / 2, nu / 2, shape=(J, 1, 1))
-                dev = dev / pt.sqrt(w)
-            eta = node[tree.parents[-1]] + dev
-            full = pt.zeros((J, K, K))
-            full = pt.set_subtensor(full[:, rows, cols], eta.reshape((J, K * (K - 1))))
-            logc = full - pt.logsumexp(full, axis=2, keepdims=True)
-            rho = pm.Dirichlet("rho", np.ones(K))
-            W = logc.transpose(0, 2, 1).reshape((J * K, K))  # row: annotator*K + given
-            item_ll = pt.inc_subtensor(pt.zeros((n_items, K))[enc.item], W[col])
-            total = item_ll + pt.log(rho)[None, :] + gold_mask
-            pm.Potential("marginal_likelihood", pt.logsumexp(total, axis=1).sum())
-        return model
-
-    def _mu_sd(self) -> float:
-        r"""NUTS prior sd of ``mu``: with a fixed-spread level (always directly under the
-        population, see ``min_groups``) its iid offsets :math:`m_g \sim N(0, s^2)` are
-        sampled as their sum-to-zero part (``ZeroSumNormal``) and their mean is folded into
-        ``mu``, whose prior sd becomes :math:`\sqrt{s_0^2 + s^2/G}` -- the same model
-        without the ridge between ``mu`` and the mean offset (EM needs no such step)."""
-        tree = self.hierarchy_
-        var = self.prior_sd**2
-        for name in self.fixed_levels_:
-            var += self.few_groups_sd**2 / tree.sizes[tree.level(name)]
-        return float(np.sqrt(var))
-
-    def _initial_point(self, enc: Encoded) -> dict:
-        """Start every chain at the EM fit (majority-vote anchored: no label switching)."""
-        em = HierarchicalDawidSkene(inference="em", n_posterior_draws=2,
-                                    prior_mean=self.prior_mean, prior_sd=self.prior_sd,
-                                    random_seed=self.random_seed,
-                                    annotator_df=self.annotator_df,
-                                    few_groups_sd=self.few_groups_sd)
-        tree = self.hierarchy_
-        em.hierarchy_ = tree
-        em.fixed_levels_ = self.fixed_levels_
-        em.classes_, em.item_ids_ = self.classes_, self.item_ids_
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _, rho = em._fit_em(enc)
-        lv = em._em_means
-        vc = em.variance_components_["sigma"]
-        mu0 = lv[0].copy()
-        for name in self.fixed_levels_:  # fold the fixed level's mean offset into mu
-            mu0 = mu0 + (lv[tree.level(name)] - lv[0]).mean(axis=0, keepdims=True)
-        init = {"mu": mu0, "rho": rho.mean(axis=0)}
-        self.centered_levels_ = []
-        for L in range(1, len(tree.names) - 1):
-            name = tree.names[L]
-            off = lv[L] - lv[L - 1][tree.parents[L]]
-            if name in self.fixed_levels_:
-                off = lv[L] - mu0
-                init[f"{name}_offset"] = off.transpose(1, 2, 0)
-                continue
-            sd = max(float(vc.get(name, 0.3)), 0.05)
-            centred = (self.parametrization == "centered" or (
-                self.parametrization == "auto" and em._em_informed[L] > 1.0))
-            if centred:
-                self.centered_levels_.append(name)
-                init[f"{name}_offset"] = off
-            else:
-                init[f"{name}_offset_z"] = off / sd
-            init[f"sigma_{name}"] = np.asarray(sd)
-        s_a = max(float(vc["annotator"]), 0.05)
-        init["sigma_annotator"] = np.asarray(s_a)
-        init["sigma_annotator_skill"] = np.asarray(max(float(vc["annotator_skill"]), 0.05))
-        w = em.annotator_weights_.to_numpy()[:, None, None]
-        init["annotator_z"] = (lv[-1] - lv[-2][tree.parents[-1]]) * np.sqrt(w) / s_a
-        init["annotator_skill_z"] = np.zeros((enc.n_annotators, 1, 1))
-        if self.annotator_df is not None:
-            init["annotator_weight"] = w
-        return init
-
-    def _fit_nuts(self, enc: Encoded):
-        numba_cache_dir()
-        self.draws_ = (int(self.draws) if self.draws is not None else
-                       int(np.clip(round(7.5e7 / enc.n_judgments, -2), 1000, 2500)))
-        self.tune_ = (int(self.tune) if self.tune is not None
-                      else max(600, int(round(0.4 * self.draws_, -2))))
-        self._init_point = self._initial_point(enc)
-        model = self._build_pymc(enc)
-        tree = self.hierarchy_
-        try:
-            import nutpie
-        except ImportError:  # pragma: no cover - nutpie is the normal path
-            nutpie = None
-        if nutpie is not None:
-            compiled = nutpie.compile_pymc_model(model, initial_points=self._init_point)
-            trace = nutpie.sample(compiled, draws=self.draws_, tune=self.tune_,
-                                  chains=self.chains, cores=self.cores,
-                                  seed=self.random_seed, target_accept=self.target_accept,
-                                  progress_bar=self.progressbar)
-        else:  # pragma: no cover
-            import pymc as pm
-            with model:
-                trace = pm.sample(draws=self.draws_, tune=self.tune_, chains=self.chains,
-                                  initvals=self._init_point,
-                                  cores=self.cores, random_seed=self.random_seed,
-                                  target_accept=self.target_accept,
-                                  progressbar=self.progressbar)
-        self.trace_ = trace
-        self.annotator_weights_ = pd.Series(1.0, index=tree.labels[-1], name="weight")
-        self.n_iter_ = None
-        self.converged_ = None
-        self._diagnose(trace)
-        post = trace.posterior
-        n_total = post.sizes["chain"] * post.sizes["draw"]
-        S = min(self.n_posterior_draws, n_total)
-        idx = np.linspace(0, n_total - 1, S).round().astype(int)
-
-        def flat(name):
-            v = post[name].values
-            return v.reshape((n_total,) + v.shape[2:])[idx]
-
-        levels = [flat("mu")]
-        for L in range(1, len(tree.names) - 1):
-            name = tree.names[L]
-            off = (flat(f"{name}_offset").transpose(0, 3, 1, 2) if name in self.fixed_levels_
-                   else flat(f"{name}_offset") if name in self.centered_levels_ else
-                   flat(f"sigma_{name}")[:, None, None, None] * flat(f"{name}_offset_z"))
-            levels.append(levels[-1][:, tree.parents[L]] + off)
-        s_a = flat("sigma_annotator")
-        s_s = flat("sigma_annotator_skill")
-        dev = (s_a[:, None, None, None] * flat("annotator_z")
-               + s_s[:, None, None, None] * flat("annotator_skill_z"))
-        if self.annotator_df is not None:
-            w = flat("annotator_weight")
-            dev = dev / np.sqrt(w)
-            self.annotator_weights_ = pd.Series(w[:, :, 0, 0].mean(axis=0),
-                                                index=tree.labels[-1], name="weight")
-        levels.append(levels[-1][:, tree.parents[-1]] + dev)
-        vnames = [*tree.names[1:], "annotator_skill"]
-        q = (1 - self.credible_level) / 2
-        rows = []
-        for n in vnames:
-            if n in self.fixed_levels_:
-                rows.append((self.few_groups_sd, np.nan, np.nan, True))
-                continue
-            v = post[f"sigma_{n}"].values.ravel()
-            rows.append((v.mean(), np.quantile(v, q), np.quantile(v, 1 - q), False))
-        self.variance_components_ = pd.DataFrame(
-            rows, columns=["sigma", "lower", "upper", "fixed"],
-            index=pd.Index(vnames, name="level"))
-        return levels, flat("rho")
-
-    def _diagnose(self, trace) -> None:
-        import arviz_stats as azs
-
-        post = trace.posterior
-        names = list(post.data_vars)
-        rhat = azs.rhat(trace, var_names=names)
-        ess = azs.ess(trace, var_names=names, method="bulk")
-        rows = {}
-        for nm in names:
-            rows[nm] = (float(np.nanmax(rhat[nm].values)), float(np.nanmin(ess[nm].values)))
-        self.diagnostics_ = pd.DataFrame.from_dict(rows, orient="index",
-                                                   columns=["r_hat", "ess_bulk"])
-        self.diagnostics_.index.name = "variable"
-        self.n_divergences_ = int(trace.sample_stats["diverging"].values.sum())
-        problems = []
-        if self.n_divergences_:
-            problems.append(f"{self.n_divergences_} divergent transitions after tuning")
-        bad_r = self.diagnostics_.index[self.diagnostics_["r_hat"] >= 1.01].tolist()
-        if bad_r:
-            problems.append(f"r-hat >= 1.01 for {bad_r}")
-        sig = [n for n in names if n.startswith("sigma_")]
-        bad_e = [n for n in sig if self.diagnostics_.loc[n, "ess_bulk"] < 400]
-        if bad_e:
-            problems.append(f"bulk ESS < 400 for {bad_e}")
-        if problems:
-            warnings.warn("HierarchicalDawidSkene NUTS: " + "; ".join(problems)
-                          + " (increase tune/draws or target_accept)", DiagnosticsWarning,
-                          stacklevel=4)
-
     # ------------------------------------------------------------------------------------
     def _summarise(self, enc: Encoded, levels: list, rho: np.ndarray) -> None:
         tree = self.hierarchy_

@@ -12,19 +12,24 @@ CLI name           class                       model
 ``one-coin``       :class:`OneCoinDawidSkene`  one accuracy per annotator (EM)
 ``glad``           :class:`GLAD`               annotator ability x item difficulty (EM)
 ``mace``           :class:`MACE`               competence and spamming strategy (EM / VB)
+``ebcc``           :class:`EBCC`               confusions per class sub-type (VB; correlated errors)
+``auto``           :class:`AutoAggregator`     chooses among the above per dataset (default)
 ``hierarchical``   :class:`~insights.confidence.HierarchicalDawidSkene`
                                                confusions pooled within team and market
 =================  ==========================  ===========================================
 
 ``make_aggregator(name, **params)`` builds one by CLI name; ``RECOMMENDED`` names the default
-used by ``insights aggregate`` (chosen on the shared real datasets, see
-``benchmarks/real_datasets.py``).
+used by ``insights aggregate``: ``"auto"``, which chooses the model per dataset by a rule fixed
+in code (:mod:`insights.reliability.auto`) and says why in ``reason_``. The EM primitives the
+models share are the public module :mod:`insights.reliability.em`.
 """
 
 from __future__ import annotations
 
 from insights.reliability._base import Aggregator, ConvergenceWarning
+from insights.reliability.auto import AutoAggregator
 from insights.reliability.dawid_skene import DawidSkene, OneCoinDawidSkene
+from insights.reliability.ebcc import EBCC
 from insights.reliability.glad import GLAD
 from insights.reliability.mace import MACE
 from insights.reliability.majority import MajorityVote, Wawa
@@ -38,6 +43,8 @@ __all__ = [
     "OneCoinDawidSkene",
     "GLAD",
     "MACE",
+    "EBCC",
+    "AutoAggregator",
     "METHODS",
     "RECOMMENDED",
     "make_aggregator",
@@ -51,16 +58,17 @@ METHODS: dict[str, type] = {
     "one-coin": OneCoinDawidSkene,
     "glad": GLAD,
     "mace": MACE,
+    "ebcc": EBCC,
+    "auto": AutoAggregator,
 }
 
-#: The default method of ``insights aggregate``: :class:`DawidSkene` with its default
-#: smoothing (a uniform 0.01 plus 0.5 pooled pseudo-judgments per confusion row). On the 12
-#: shared real datasets with gold it has the best mean accuracy (87.95 % vs 85.39 % for the
-#: majority vote and 87.22 % for unsmoothed DS) and is never more than 0.7 points below the
-#: best method on any set; unsmoothed DS falls 8 points below the vote on cf_weather (median
-#: 2 labels per annotator), one-coin DS and GLAD fall below the vote on bluebirds
-#: (class-biased annotators), MACE trails by up to 1.9 points. See ``benchmarks/real_datasets.py``.
-RECOMMENDED = "dawid-skene"
+#: The default method of ``insights aggregate``: :class:`AutoAggregator`, which fits the
+#: candidate models (one-coin, one-coin with fitted prior, MACE, Dawid-Skene, EBCC) and keeps
+#: the one the data prefer -- by cross-fitted gold accuracy with 50+ gold items, else by
+#: held-out judgment log-likelihood with the one-standard-error rule -- and reports why in
+#: ``reason_``. On the 12 shared datasets with gold and no gold given it is never more than
+#: 0.5 points below majority vote (see ``benchmarks/real_datasets.py`` and the README).
+RECOMMENDED = "auto"
 
 
 def make_aggregator(name: str | None = None, **params) -> Aggregator:

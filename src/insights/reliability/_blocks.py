@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from insights.data import Encoded
-from insights.reliability._base import clamp_gold, e_step, expected_counts, soft_majority
+from insights.reliability import em as _em
 
 __all__ = ["ItemBlocks", "em_pass"]
 
@@ -50,7 +50,7 @@ def em_pass(items, log_conf: np.ndarray | None, log_prior: np.ndarray | None
     Returns
     -------
     post : ndarray (n_items, K)
-        Item posteriors, gold items clamped (:func:`~insights.reliability._base.e_step`).
+        Item posteriors, gold items clamped (:func:`~insights.reliability.em.e_step`).
     counts : ndarray (J, K_given, K_true)
         ``sum_i N_ijk post[i, t]``.
     post_sum : ndarray (K,)
@@ -58,11 +58,11 @@ def em_pass(items, log_conf: np.ndarray | None, log_prior: np.ndarray | None
         ``sum_i log Z_i`` (gold items scored at their gold class).
     """
     if log_conf is None:
-        post, log_lik = clamp_gold(soft_majority(items), items.gold), 0.0
+        post, log_lik = _em.clamp_gold(_em.soft_majority(items), items.gold), 0.0
     else:
-        post, log_z = e_step(items, log_conf, log_prior)
+        post, log_z = _em.e_step(items, log_conf, log_prior)
         post, log_lik = np.ascontiguousarray(post), float(log_z.sum())
-    return post, expected_counts(items, post), _column_sums(post), log_lik
+    return post, _em.expected_counts(items, post), _column_sums(post), log_lik
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 from scipy.special import digamma
+from sklearn.utils._param_validation import Interval
 
 from insights.data import Encoded
 from insights.reliability.dawid_skene import _ConfusionEM
@@ -50,7 +53,10 @@ class MACE(_ConfusionEM):
     variational : bool, default False
         Variational-Bayes updates instead of smoothed EM.
     fit_priors : bool, default True
-        Estimate the class prior (else uniform, as in MACE).
+        Estimate the class prior (MAP under Dirichlet(1 + ``prior_counts``); else uniform,
+        as in MACE).
+    prior_counts : float, default 1.0
+        Pseudo-items per class of the Dirichlet prior on the class prior.
     n_jobs : int, default -1
         Threads for the EM passes (-1: every CPU). The items are cut into fixed blocks that
         depend only on the data, so the result does not depend on ``n_jobs``.
@@ -73,14 +79,31 @@ class MACE(_ConfusionEM):
 
     def __init__(self, max_iter: int = 100, tol: float = 1e-6,
                  theta_prior: tuple[float, float] = (0.5, 0.5), strategy_prior: float = 1.0,
-                 variational: bool = False, fit_priors: bool = True, n_jobs: int = -1):
+                 variational: bool = False, fit_priors: bool = True,
+                 prior_counts: float = 1.0, n_jobs: int = -1):
         self.max_iter = max_iter
         self.tol = tol
         self.theta_prior = theta_prior
         self.strategy_prior = strategy_prior
         self.variational = variational
         self.fit_priors = fit_priors
+        self.prior_counts = prior_counts
         self.n_jobs = n_jobs
+
+    _parameter_constraints: dict = {
+        **_ConfusionEM._parameter_constraints,
+        "theta_prior": [tuple, list],
+        "strategy_prior": [Interval(Real, 0, None, closed="neither")],
+        "variational": ["boolean"],
+        "fit_priors": ["boolean"],
+    }
+
+    def _check_extra_params(self) -> None:
+        tp = self.theta_prior
+        if (len(tp) != 2 or not all(isinstance(v, Real) and np.isfinite(v) and v > 0
+                                    for v in tp)):
+            raise ValueError(f"The 'theta_prior' parameter of MACE must be a pair (a, b) of "
+                             f"Beta parameters > 0. Got {tp!r} instead.")
 
     def _fit_encoded(self, enc: Encoded) -> np.ndarray:
         J, K = enc.n_annotators, enc.n_classes
@@ -89,12 +112,12 @@ class MACE(_ConfusionEM):
         self._xi = np.full((J, K), 1.0 / K)
         return super()._fit_encoded(enc)
 
-    def _priors(self, post_sum: np.ndarray) -> np.ndarray:
+    def prior_step(self, post_sum: np.ndarray) -> np.ndarray:
         if not self.fit_priors:
             return np.full(len(post_sum), 1.0 / len(post_sum))
-        return super()._priors(post_sum)
+        return super().prior_step(post_sum)
 
-    def _m_step(self, C: np.ndarray) -> np.ndarray:
+    def m_step(self, C: np.ndarray) -> np.ndarray:
         J, K, _ = C.shape
         a, b = self.theta_prior
         g = self.strategy_prior

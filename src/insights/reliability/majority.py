@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
 from insights.data import Encoded
-from insights.reliability._base import Aggregator, argmax_first, clamp_gold
+from insights.reliability._base import Aggregator
+from insights.reliability.em import argmax_first, clamp_gold
+
+_VOTE_CONSTRAINTS: dict = {
+    "tie_break": [StrOptions({"first", "random"})],
+    "random_state": [Integral, None],
+}
 
 __all__ = ["MajorityVote", "Wawa"]
 
@@ -44,6 +53,8 @@ class MajorityVote(Aggregator):
     classes_, item_ids_, annotator_ids_ : ndarray
     """
 
+    _parameter_constraints: dict = _VOTE_CONSTRAINTS
+
     def __init__(self, tie_break: str = "first", random_state: int | None = 0):
         self.tie_break = tie_break
         self.random_state = random_state
@@ -81,6 +92,8 @@ class Wawa(Aggregator):
     ----------
     Appen (CrowdFlower) "Wawa"; as implemented in Toloka's crowd-kit.
     """
+
+    _parameter_constraints: dict = _VOTE_CONSTRAINTS
 
     def __init__(self, tie_break: str = "first", random_state: int | None = 0):
         self.tie_break = tie_break

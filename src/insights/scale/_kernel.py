@@ -10,8 +10,8 @@ on any partition of the items into chunks (a Parquet stream, Spark partitions):
   ``sum_i T_i`` (K) and ``sum_i log Z_i``;
 * on the driver: add the chunks' statistics and apply the M-step.
 
-The per-chunk pass is the in-memory estimator's own (:func:`insights.reliability._blocks.em_pass`,
-which DawidSkene runs on its item blocks) and the M-step is ``DawidSkene._m_step``/``_priors``;
+The per-chunk pass is the in-memory estimator's own (:func:`insights.reliability.em.em_pass`,
+which DawidSkene runs on its item blocks) and the M-step is ``DawidSkene.m_step``/``prior_step``;
 so, up to the order of floating-point summation, the chunked EM follows exactly the in-memory
 iterates.
 """
@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from insights.data import Encoded
-from insights.reliability._base import ConvergenceWarning, safe_log
-from insights.reliability._blocks import em_pass
+from insights.reliability import ConvergenceWarning
 from insights.reliability.dawid_skene import DawidSkene
+from insights.reliability.em import em_pass, safe_log
 
 __all__ = ["ChunkStats", "chunk_encoded", "chunk_stats", "Driver"]
 
@@ -84,7 +84,7 @@ def chunk_stats(enc: Encoded, log_conf: np.ndarray | None, log_prior: np.ndarray
     """E-step on one chunk and its M-step statistics; returns ``(stats, posteriors)``.
 
     :class:`~insights.reliability.DawidSkene`'s own pass
-    (:func:`~insights.reliability._blocks.em_pass`): with ``log_conf=None`` the EM start (soft
+    (:func:`~insights.reliability.em.em_pass`): with ``log_conf=None`` the EM start (soft
     majority vote, gold clamped), otherwise the E-step with gold items clamped and scored at
     their gold class.
     """
@@ -95,8 +95,8 @@ def chunk_stats(enc: Encoded, log_conf: np.ndarray | None, log_prior: np.ndarray
 class Driver:
     """Driver side of the chunked EM: M-step, stopping rule and history.
 
-    Parameters are those of :class:`~insights.reliability.DawidSkene`, whose ``_m_step`` and
-    ``_priors`` are called here (the M-step code is shared, not re-implemented).
+    Parameters are those of :class:`~insights.reliability.DawidSkene`, whose ``m_step`` and
+    ``prior_step`` are called here (the M-step code is shared, not re-implemented).
     """
 
     def __init__(self, max_iter: int, tol: float, alpha: float, shrinkage: float):
@@ -108,8 +108,8 @@ class Driver:
 
     def m_step(self, stats: ChunkStats) -> tuple[np.ndarray, np.ndarray]:
         """New parameters from summed statistics; returns ``(log_conf, log_prior)``."""
-        self.conf = self.model._m_step(stats.counts)
-        self.prior = self.model._priors(stats.post_sum)
+        self.conf = self.model.m_step(stats.counts)
+        self.prior = self.model.prior_step(stats.post_sum)
         return safe_log(self.conf), safe_log(self.prior)
 
     def record(self, stats: ChunkStats) -> bool:

@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from insights.data import SchemaError
-from insights.reliability._base import argmax_first
+from insights.reliability.em import argmax_first
 from insights.scale._kernel import ChunkStats, Driver, chunk_encoded, chunk_stats
 
 __all__ = ["SparkDawidSkene", "local_session"]

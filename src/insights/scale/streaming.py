@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from sklearn.base import BaseEstimator
 
 from insights.data import SchemaError
-from insights.reliability._base import argmax_first
+from insights.reliability.em import argmax_first
 from insights.scale._kernel import ChunkStats, Driver, chunk_encoded, chunk_stats
 
 __all__ = ["EncodedParquet", "encode_parquet", "iter_item_chunks", "StreamingDawidSkene"]

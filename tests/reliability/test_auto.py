@@ -1,0 +1,152 @@
+"""AutoAggregator: the rule that chooses the default model, and the must-shows of issue 12."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insights.reliability import (
+    RECOMMENDED,
+    AutoAggregator,
+    DawidSkene,
+    MajorityVote,
+    OneCoinDawidSkene,
+    make_aggregator,
+)
+from insights.reliability.auto import EXPENSIVE, default_candidates
+from tests.reliability.test_real_datasets import WITH_GOLD, expected_accuracy
+from tests.shared import load_shared
+
+
+def _simulate(n_items=400, n_ann=12, K=3, seed=0, biased=False):
+    """Dawid-Skene data; ``biased``: half the annotators answer class 0 for every class-1
+    item (full confusions needed)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, K, size=n_items)
+    rows = []
+    for i, t in enumerate(truth):
+        for a in rng.choice(n_ann, size=5, replace=False):
+            if biased and a < n_ann // 2 and t == 1:
+                lab = 0
+            else:
+                lab = t if rng.random() < 0.8 else rng.integers(0, K)
+            rows.append((f"i{i}", f"a{a}", f"c{lab}"))
+    labels = pd.DataFrame(rows, columns=["item_id", "annotator_id", "label"])
+    gold = pd.DataFrame({"item_id": [f"i{i}" for i in range(n_items)],
+                         "label": [f"c{t}" for t in truth]})
+    return labels, gold
+
+
+def test_default_is_auto():
+    assert RECOMMENDED == "auto"
+    assert isinstance(make_aggregator(), AutoAggregator)
+
+
+def test_heldout_rule_without_gold_and_its_reason():
+    labels, gold = _simulate(biased=True)
+    m = AutoAggregator().fit(labels)
+    sel = m.selection_
+    assert list(sel.index) == list(default_candidates())
+    assert (sel["rule"] == "held-out log-likelihood").all()
+    assert sel["chosen"].sum() == 1 and sel.index[sel["chosen"]][0] == m.chosen_
+    assert m.chosen_ in m.reason_ and "held-out judgments" in m.reason_
+    # class-biased annotators: a one-accuracy model cannot express them, and the held-out
+    # likelihood sees it (the gap is many standard errors on 400 items x 5 judgments)
+    assert m.chosen_ not in ("one-coin", "one-coin-prior")
+    assert expected_accuracy(m.probas_, gold)[0] >= expected_accuracy(
+        OneCoinDawidSkene().fit(labels).probas_, gold)[0]
+    # it behaves like the chosen model
+    pd.testing.assert_frame_equal(m.probas_, m.model_.probas_)
+    assert m.confusions_.shape == (12, 3, 3)
+
+
+def test_gold_rule_hides_folds_and_uses_accuracy():
+    labels, gold = _simulate(seed=1)
+    m = AutoAggregator(min_gold=50).fit(labels, gold.iloc[:100])
+    assert (m.selection_["rule"] == "gold accuracy").all()
+    assert "gold items hidden from the fit" in m.reason_
+    scores = m.selection_["score"]
+    assert scores.between(0, 1).all()
+    # the chosen one has the best cross-fitted accuracy (exact ties: the first listed)
+    assert scores[m.chosen_] == scores.max()
+    assert scores.index.get_loc(m.chosen_) == int(np.argmax(scores.to_numpy()))
+
+
+def test_fallback_on_a_tiny_log():
+    labels = pd.DataFrame({"item_id": ["a", "a", "b", "b"], "annotator_id": ["u", "v"] * 2,
+                           "label": ["x", "x", "y", "x"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = AutoAggregator().fit(labels)
+    assert m.chosen_ == next(iter(default_candidates()))
+    assert (m.selection_["rule"] == "fallback").all()
+    assert "too few judgments" in m.reason_
+
+
+def test_deterministic_and_cost_bounded():
+    labels, _ = _simulate(seed=2)
+    a = AutoAggregator(random_state=3).fit(labels)
+    b = AutoAggregator(random_state=3).fit(labels)
+    pd.testing.assert_frame_equal(a.probas_, b.probas_)
+    assert a.reason_ == b.reason_
+    # a large log is scored on a subset of items, and EBCC is left out above its size limit
+    small = AutoAggregator(max_selection_judgments=500).fit(labels)
+    assert "random subset of items" in small.reason_
+    assert EXPENSIVE["ebcc"] < 10_000_000
+
+
+def test_custom_candidates_and_bad_candidate():
+    labels, _ = _simulate(seed=4)
+    m = AutoAggregator(candidates={"ds": DawidSkene(), "oc": OneCoinDawidSkene()}).fit(labels)
+    assert set(m.selection_.index) == {"ds", "oc"}
+    with pytest.raises(TypeError, match="confusions_"):
+        AutoAggregator(candidates={"mv": MajorityVote(), "ds": DawidSkene()}).fit(labels)
+
+
+# ---- must-shows on the shared real datasets (skipped when absent) --------------------------
+# The authors' EBCC code with their protocol (40 seeds, best ELBO), as measured in
+# ../shared/peers/ebcc/README.md, accuracy (%) on all gold items.
+EBCC_REFERENCE = {"bluebirds": 86.11, "cf_weather": 88.33, "face4": 63.36,
+                  "rodrigues_sentiment": 91.52, "snow_rte": 93.12, "snow_temp": 94.16,
+                  "snow_wsd": 99.44, "sp_amt": 94.20, "vldb_d_possent": 96.10,
+                  "vldb_d_product": 93.49, "zhou_dog": 84.01, "hitspam_crowdflower": 66.00}
+
+
+def _fit(labels, gold=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return AutoAggregator().fit(labels, gold)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", WITH_GOLD)
+def test_default_without_gold_vs_majority_vote_and_ebcc(name):
+    """No gold given: at most 0.5 points below majority vote (the issue's bar) and at most
+    1 point below the authors' EBCC."""
+    labels, gold = load_shared(name)
+    acc = expected_accuracy(_fit(labels).probas_, gold)[0]
+    mv = expected_accuracy(MajorityVote().fit(labels).probas_, gold)[0]
+    assert acc >= mv - 0.005
+    if name in EBCC_REFERENCE:
+        assert 100 * acc >= EBCC_REFERENCE[name] - 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", WITH_GOLD)
+def test_default_with_a_tenth_of_gold(name):
+    """10 % of the gold items given (seed 0), scored on the other 90 %: within 0.5 points of
+    the authors' EBCC (which takes no gold; its number is on all gold items, so this compares
+    a 90 % subsample with the whole: on 100+ items that moves an accuracy by well under the
+    0.5 points allowed only where the two subsets differ in difficulty) and never below
+    majority vote on the same items."""
+    labels, gold = load_shared(name)
+    given = gold.sample(frac=0.1, random_state=0)
+    rest = gold[~gold["item_id"].isin(given["item_id"])]
+    acc = expected_accuracy(_fit(labels, given).probas_, rest)[0]
+    mv = expected_accuracy(MajorityVote().fit(labels).probas_, rest)[0]
+    assert acc >= mv - 0.005
+    if name in EBCC_REFERENCE:
+        assert 100 * acc >= EBCC_REFERENCE[name] - 0.5
