@@ -65,6 +65,22 @@ def test_aggregate_output_contract(sim_dir, tmp_path, method):
     assert acc > 0.8   # small scenario, 1-5 labels per item from mostly competent annotators
 
 
+def test_aggregate_default_says_which_model_and_why(sim_dir, tmp_path, capsys):
+    from insights import reliability
+    from insights.reliability.auto import default_candidates
+
+    out = tmp_path / "agg.csv"
+    assert main(["aggregate", str(sim_dir), "--out", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    why = [line for line in err if line.startswith(f"{reliability.RECOMMENDED}: Chose ")]
+    assert len(why) == 1, err
+    chosen = why[0].split("Chose ", 1)[1].split(":", 1)[0].split(" ", 1)[0]
+    assert chosen in default_candidates()
+    table = pd.read_csv(out, dtype={"item_id": str})
+    assert set(table["model"]) == {chosen}
+    assert any(line.endswith(f"inferred by {chosen}") for line in err)
+
+
 def test_aggregate_parquet_and_unknown_method(sim_dir, tmp_path, capsys):
     assert main(["aggregate", str(sim_dir), "--out", str(tmp_path / "a.parquet")]) == 0
     assert len(pd.read_parquet(tmp_path / "a.parquet")) > 0

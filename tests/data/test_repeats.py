@@ -129,15 +129,15 @@ def test_hierarchical_em_kernel_is_an_e_step_of_the_count_tensor(repeated):
     """HierarchicalDawidSkene's EM calls the shared E-step kernel with its pooled confusions
     (its ``confusions_`` are posterior means over draws, so the fit itself is not an E-step of
     them): check that kernel on random confusions, and that the model fits with repeats."""
-    from insights.confidence import HierarchicalDawidSkene, hierarchical
-    from insights.reliability import _base
+    from insights.confidence import HierarchicalDawidSkene, _em_engine
+    from insights.reliability import em
 
-    assert hierarchical.e_step is _base.e_step
+    assert _em_engine.e_step is em.e_step
     enc = data.encode(repeated)
     rng = np.random.default_rng(3)
     conf = rng.dirichlet(np.ones(K), size=(enc.n_annotators, K))
     log_conf, log_prior = np.log(conf), np.log(np.array([0.5, 0.3, 0.2]))
-    post, _ = _base.e_step(enc, log_conf, log_prior)
+    post, _ = em.e_step(enc, log_conf, log_prior)
     n = count_tensor(enc)
     np.testing.assert_allclose(post, e_step(n, log_conf, log_prior), atol=1e-10)
     assert np.abs(post - e_step((n > 0) * 1.0, log_conf, log_prior)).max() > 1e-3
@@ -262,8 +262,8 @@ def test_dawid_skene_1979_reproduced_through_load_with_duplicates_kept():
         dropped = data.load(folder, columns=cols)
     assert len(kept.labels) == 315 and len(dropped.labels) == 315 - 77
     assert kept.repeat_stats.duplicates == 77 and kept.repeat_stats.duplicates_kept
-    model = DawidSkene(alpha=0, shrinkage=0).fit(kept)
+    model = DawidSkene(alpha=0, shrinkage=0, prior_counts=0).fit(kept)
     np.testing.assert_allclose(model.priors_.to_numpy(), [0.40, 0.42, 0.11, 0.07], atol=0.005)
     assert abs(model.log_likelihood_[-1] - (-192.89)) < 0.01
-    other = DawidSkene(alpha=0, shrinkage=0).fit(dropped)
+    other = DawidSkene(alpha=0, shrinkage=0, prior_counts=0).fit(dropped)
     assert np.abs(other.priors_.to_numpy() - [0.40, 0.42, 0.11, 0.07]).max() > 0.005

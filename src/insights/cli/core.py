@@ -68,10 +68,14 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     ds = load_args(args, args.labels, gold=args.gold)
     method = args.method or reliability.RECOMMENDED
     model = reliability.make_aggregator(method).fit(ds)  # a Dataset brings gold and teams
+    if getattr(model, "reason_", None):
+        print(f"{method}: {model.reason_}", file=sys.stderr)
+        method = model.chosen_
     table = aggregate_table(model)
     enc = ds.encode()
     gold_items = enc.item_ids[enc.has_gold]
     table["from_gold"] = table["item_id"].isin(gold_items).to_numpy()
+    table["model"] = method  # the model that made the labels (auto's choice)
     _io.write_table(table, out)
     n_gold = int(table["from_gold"].sum())
     print(f"{n_gold:,} of {len(table):,} items took their label from gold (from_gold column); "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from insights.data import Encoded
-from insights.reliability._base import (
+from insights.reliability.em import (
     expected_counts,
     log_likelihood_matrix,
     normalize_clamped,
@@ -57,7 +57,7 @@ def item_prior_em(enc: Encoded, post: np.ndarray, log_item_prior: np.ndarray | N
         :math:`\\sum_i \\log Z_i`, the marginal log-likelihood of the judgments under the
         prior (comparable across priors: it is what the consensus weight maximises).
     """
-    m_step = DawidSkene(alpha=alpha, shrinkage=shrinkage)._m_step
+    m_step = DawidSkene(alpha=alpha, shrinkage=shrinkage).m_step
     prev = -np.inf
     ll = -np.inf
     conf = m_step(expected_counts(enc, post))

@@ -36,7 +36,8 @@ import pandas as pd
 from insights.data import Encoded
 from insights.learning._em import item_prior_em
 from insights.reliability import DawidSkene
-from insights.reliability._base import Aggregator, safe_log
+from insights.reliability import Aggregator
+from insights.reliability.em import safe_log
 
 __all__ = ["ModelCrowdConsensus", "loo_judgment_log_lik"]
 
@@ -80,7 +81,7 @@ class ModelCrowdConsensus(Aggregator):
     crowd_ : DawidSkene
         The crowd-only fit (the consensus "without the model").
     labels_, probas_, classes_, item_ids_, annotator_ids_ : see
-        :class:`~insights.reliability._base.Aggregator`.
+        :class:`~insights.reliability.Aggregator`.
 
     References
     ----------

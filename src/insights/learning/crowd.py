@@ -38,7 +38,7 @@ from insights.data import Encoded, as_encoded
 from insights.learning._em import item_prior_em
 from insights.learning.features import content_columns, default_classifier
 from insights.reliability import DawidSkene, MajorityVote
-from insights.reliability._base import safe_log
+from insights.reliability.em import safe_log
 
 __all__ = ["CrowdClassifier", "METHODS", "DEFAULT_METHOD", "align_content", "fit_weighted"]
 

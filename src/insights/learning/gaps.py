@@ -31,7 +31,7 @@ from scipy import stats
 from insights import _io
 from insights.data import Dataset, as_encoded
 from insights.reliability import DawidSkene
-from insights.reliability._base import safe_log
+from insights.reliability.em import safe_log
 from insights.stats import wilson_interval
 from insights.trends.fdr import bh
 

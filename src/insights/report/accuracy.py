@@ -101,7 +101,7 @@ def _probas(model, enc) -> np.ndarray:
     return np.asarray(p, dtype=float)
 
 
-def cross_fitted_gold(ds: _data.Dataset, method: str, *, folds: int = 5, seed: int = 0
+def cross_fitted_gold(ds: _data.Dataset, method, *, folds: int = 5, seed: int = 0
                       ) -> pd.DataFrame:
     """Out-of-fold scores of the gold items: ``item_id``, ``confidence`` (the posterior of
     the model's label from a fit that did not see the item's gold answer), ``correct``.
@@ -109,7 +109,8 @@ def cross_fitted_gold(ds: _data.Dataset, method: str, *, folds: int = 5, seed: i
     The gold items with judgments are split into ``folds`` folds (seeded); each fold's gold
     answers are hidden from one refit of ``method`` (on the dataset's encoding with those
     items' gold codes removed; the hierarchical model, which reads teams, refits on a copy
-    of the Dataset without them).
+    of the Dataset without them). ``method`` is a CLI name or an unfitted-or-fitted
+    aggregator, cloned for each refit (the model ``auto`` chose).
     """
     cols = ["item_id", "confidence", "correct"]
     enc = ds.encode()
@@ -127,8 +128,10 @@ def cross_fitted_gold(ds: _data.Dataset, method: str, *, folds: int = 5, seed: i
     return pd.concat(parts, ignore_index=True)
 
 
-def _score_fold(ds: _data.Dataset, enc, hidden: np.ndarray, method: str) -> pd.DataFrame:
+def _score_fold(ds: _data.Dataset, enc, hidden: np.ndarray, method) -> pd.DataFrame:
     """Refit ``method`` with the gold codes of ``hidden`` removed; score those items."""
+    from sklearn.base import clone
+
     from insights import reliability
 
     if method == "hierarchical":
@@ -144,7 +147,9 @@ def _score_fold(ds: _data.Dataset, enc, hidden: np.ndarray, method: str) -> pd.D
         gold = enc.gold.copy()
         gold[hidden] = -1
         sub_enc = dataclasses.replace(enc, gold=gold, _cache=enc._cache)
-        probas = _probas(reliability.make_aggregator(method).fit(sub_enc), sub_enc)
+        est = (reliability.make_aggregator(method) if isinstance(method, str)
+               else clone(method))
+        probas = _probas(est.fit(sub_enc), sub_enc)
     p = probas[hidden]
     return pd.DataFrame({"item_id": enc.item_ids[hidden].astype(str),
                          "confidence": p.max(axis=1),
@@ -210,6 +215,10 @@ def estimate_accuracy(ds: _data.Dataset, method: str = "dawid-skene", *, posteri
     from insights.report.fitting import fit_model
 
     post = posterior if posterior is not None else fit_model(ds, method)
+    # the model AutoAggregator chose (its estimator: a candidate may have no CLI name):
+    # each fold refits that one
+    chosen = getattr(post.model, "model_", None)
+    method = method if chosen is None else chosen
     free = ~post.enc.has_gold
     conf_free = post.confidence[free]
     n_items = int(free.sum())

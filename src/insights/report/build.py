@@ -340,6 +340,13 @@ class MarketReport:
         return self.context.dataset
 
     @property
+    def method(self) -> str:
+        """The aggregation model that made the labels (``auto``'s choice), or the requested one
+        when the posterior was never fitted (a report that failed before it)."""
+        post = self.context.__dict__.get("posterior")  # the cached fit, never a new one
+        return self.params.method if post is None else post.method
+
+    @property
     def period(self) -> str:
         if self.since is None:
             return "all dates"
@@ -376,7 +383,7 @@ class MarketReport:
 
         n = self.sections["scale"].data.get("numbers", {}) if "scale" in self.sections else {}
         text = (f"Market {self.market} · {self.period} · {n.get('items', 0):,} items · "
-                f"{n.get('judgments', 0):,} judgments · model: {self.params.method}")
+                f"{n.get('judgments', 0):,} judgments · model: {self.method}")
         return (f'{style_html()}<p class="insights-header"><strong>{html.escape(text)}'
                 f"</strong></p>")
 
@@ -476,7 +483,7 @@ def write_tables(report: MarketReport, tables_dir: str | Path | None = None
         "since": None if report.since is None else str(report.since.date()),
         "until": None if report.until is None else str(report.until.date()),
         "fingerprint": report.dataset.fingerprint,
-        "method": report.params.method,
+        "method": report.method,
         "scale": {k: _jsonable(v) for k, v in numbers.items()},
         "flags": report.flags(),
         "findings": [str(f) for f in report.findings["finding"]],

@@ -28,7 +28,9 @@ class Posterior:
 
     ``probas`` is items x classes (rows sum to 1; gold items clamped to their gold answer),
     ``confusions`` annotators x K x K (true class x given label, rows sum to 1), ``priors`` the
-    class prevalence, ``model`` the fitted estimator.
+    class prevalence, ``model`` the fitted estimator. ``method`` names the model that made the
+    posteriors: the one :class:`insights.reliability.AutoAggregator` chose when the report asked
+    for ``auto``, whose rule and scores are in ``reason``.
     """
 
     enc: _data.Encoded
@@ -37,6 +39,7 @@ class Posterior:
     priors: np.ndarray
     method: str
     model: Any = None
+    reason: str = ""
 
     @property
     def labels(self) -> np.ndarray:
@@ -56,7 +59,7 @@ class Posterior:
         fitted confusions and priors. Calibration against gold needs these, otherwise gold
         items look perfectly calibrated (the same convention as
         ``HierarchicalDawidSkene.gold_probas_``)."""
-        from insights.reliability._base import log_likelihood_matrix, log_normalize
+        from insights.reliability.em import log_likelihood_matrix, log_normalize
 
         log_c = np.log(np.clip(self.confusions, 1e-300, None))
         log_p = np.log(np.clip(self.priors, 1e-300, None))
@@ -96,7 +99,8 @@ def fit_model(ds: _data.Dataset, method: str = "dawid-skene") -> Posterior:
     if priors is None or len(priors) != enc.n_classes:
         priors = probas.mean(axis=0)
     return Posterior(enc=enc, probas=probas, confusions=confusions, priors=priors,
-                     method=method, model=model)
+                     method=getattr(model, "chosen_", method), model=model,
+                     reason=getattr(model, "reason_", ""))
 
 
 def fit_confidence(ds: _data.Dataset, post: Posterior, *, seed: int = 0,

@@ -89,7 +89,7 @@ class ReportParams(BaseModel):
     until: str = ""
     weeks: int = Field(8, ge=1)
     trend_weeks: int = Field(12, ge=1)
-    method: str = "dawid-skene"
+    method: str = "auto"
     accuracy_target: float = Field(0.9, gt=0, lt=1)
     min_gold: int = Field(30, ge=1)
     alpha: float = Field(0.05, gt=0, lt=1)

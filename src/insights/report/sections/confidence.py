@@ -102,7 +102,7 @@ def confidence_summary(ctx, *, fraction: float = 0.1, n_bins: int = 10,
     hierarchical model is overconfident by more than ``tolerance`` on at least ``min_gold``
     gold items, reliability tables, team accuracy, and the re-review list."""
     from insights import confidence as _conf
-    from insights.reliability._base import soft_majority
+    from insights.reliability.em import soft_majority
 
     post, model, ds = ctx.posterior, ctx.hierarchical, ctx.dataset
     enc = post.enc

@@ -76,7 +76,8 @@ def provenance(ctx) -> pd.DataFrame:
     hier = ctx.hierarchical
     trend = ctx.trend
     rows = [
-        ("aggregation model", ctx.params.method),
+        ("aggregation model", ctx.posterior.method if not ctx.posterior.reason
+         else f"{ctx.params.method}: {ctx.posterior.reason}"),
         ("confidence model", f"hierarchical Dawid-Skene ({hier.inference}), "
                              f"{hier.credible_level:.0%} credible intervals, "
                              f"{convergence_note(hier)}"),
