@@ -165,6 +165,13 @@ class LeafSolve:
     Pinv: np.ndarray
     logdet_m: np.ndarray
     Sinv: np.ndarray
+    a2: float
+    s2: float
+    w: np.ndarray
+
+    def cov_times(self, x: np.ndarray) -> np.ndarray:
+        """``Sigma_j x_j`` for (J, d) ``x``, from the structure."""
+        return (self.a2 * x + self.s2 * x.sum(axis=1, keepdims=True)) / self.w[:, None]
 
 
 def leaf_solve(n: np.ndarray, p_off: np.ndarray, w: np.ndarray, sig_a: float, sig_s: float
@@ -205,7 +212,7 @@ def leaf_solve(n: np.ndarray, p_off: np.ndarray, w: np.ndarray, sig_a: float, si
     logdet_p = np.log(e).sum(axis=(1, 2)) + np.log(kap).sum(axis=1) + np.log(den)
     logdet_sig = (d - 1) * np.log(a2) + np.log(a2 + d * s2) - d * np.log(w)
     base_inv = (np.eye(d) - beta * np.ones((d, d))) / a2
-    return LeafSolve(Pinv, logdet_sig + logdet_p, base_inv[None] * w[:, None, None])
+    return LeafSolve(Pinv, logdet_sig + logdet_p, base_inv[None] * w[:, None, None], a2, s2, w)
 
 
 def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs: list,
@@ -252,7 +259,8 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     log_ev = 0.0
     for L in range(nL - 1, 0, -1):
         Sig = covs[L]
-        if L == nL - 1 and leaf is not None:
+        structured = L == nL - 1 and leaf is not None
+        if structured:
             Sinv, Pinv, logdet_m = leaf.Sinv, leaf.Pinv, leaf.logdet_m
         else:
             Sinv = np.linalg.inv(Sig)
@@ -261,12 +269,13 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
                         - np.linalg.slogdet(Pinv)[1])  # det(I + Sigma D) = det Sigma det P
         Pinvs[L], Sinvs[L] = Pinv, Sinv
         DP = D[L] @ Pinv
-        A = _sym(D[L] - DP @ D[L])
+        A = D[L] - DP @ D[L]  # symmetric up to rounding: symmetrised after the sum
         a = h[L] - (DP @ h[L][..., None])[..., 0]
+        sig_a = leaf.cov_times(a) if structured else (Sig @ a[..., None])[..., 0]
         log_ev += float(-0.5 * np.sum(np.broadcast_to(logdet_m, (len(h[L]),)))
-                        + 0.5 * (h[L] * (Sig @ a[..., None])[..., 0]).sum())
+                        + 0.5 * (h[L] * sig_a).sum())
         h[L - 1] = _segment_sum(a, tree.parents[L], tree.sizes[L - 1])
-        D[L - 1] = _segment_sum(A, tree.parents[L], tree.sizes[L - 1])
+        D[L - 1] = _sym(_segment_sum(A, tree.parents[L], tree.sizes[L - 1]))
     S0 = _sym(np.linalg.inv(D[0] + eye / prior_sd**2))
     b0 = h[0] + prior_mean / prior_sd**2
     m0 = (S0 @ b0[..., None])[..., 0]
@@ -280,7 +289,10 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
         B = Pinv @ Sinv
         mean.append((Pinv @ h[L][..., None])[..., 0] + (B @ mp[..., None])[..., 0])
         cr = B @ Sp
-        cov.append(_sym(Pinv + cr @ np.swapaxes(B, -1, -2)))
+        cv = Pinv + cr @ np.swapaxes(B, -1, -2)
+        # the leaves' covariances enter only sums and traces against symmetric matrices:
+        # not symmetrised there (the upper levels' are: they are parents)
+        cov.append(cv if L == nL - 1 and leaf is not None else _sym(cv))
         cross.append(cr)
     return TreePosterior(mean, cov, h, D, cross, log_ev)
 
@@ -302,15 +314,21 @@ def sample_tree(post: TreePosterior, tree: Hierarchy, covs: list, n_draws: int,
                 rng: np.random.Generator) -> list:
     """Joint draws of all node log-odds from the Gaussian posterior (top-down ancestral
     sampling). Returns a list per level of arrays (n_draws, G, d)."""
+    def apply(M, x):
+        """``M[g] @ x[s, g]`` for all draws s and nodes g: one batched product over the
+        nodes, (G, d, d) @ (G, d, S), instead of S x G matrix-vector products."""
+        Mb = np.broadcast_to(M, (x.shape[1],) + M.shape[-2:])
+        return np.matmul(Mb, x.transpose(1, 2, 0)).transpose(2, 0, 1)
+
     Lc = np.linalg.cholesky(post.cov[0])
     z = rng.standard_normal((n_draws,) + post.mean[0].shape)
-    out = [post.mean[0] + (Lc @ z[..., None])[..., 0]]
+    out = [post.mean[0] + apply(Lc, z)]
     for L in range(1, len(tree.names)):
         Sinv = np.linalg.inv(covs[L])
         Pinv = _sym(np.linalg.inv(post.D[L] + Sinv))
         ch = np.linalg.cholesky(Pinv)
         xp = out[L - 1][:, tree.parents[L]]
-        m = (Pinv @ post.h[L][..., None])[..., 0] + ((Pinv @ Sinv) @ xp[..., None])[..., 0]
+        m = (Pinv @ post.h[L][..., None])[..., 0] + apply(Pinv @ Sinv, xp)
         z = rng.standard_normal(m.shape)
-        out.append(m + (ch @ z[..., None])[..., 0])
+        out.append(m + apply(ch, z))
     return out

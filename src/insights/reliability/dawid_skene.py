@@ -110,9 +110,12 @@ class _ConfusionEM(Aggregator):
                 del exact[next(iter(exact))]
             return theta
 
+        history: list[float] = []  # the log-likelihood at every E-step, in order
+
         with ItemBlocks(enc, n_jobs=self.n_jobs) as blocks:
             def step(theta):
                 C, post_sum, log_lik = blocks.step(*unpack(theta))
+                history.append(log_lik)
                 return from_m_step(C, post_sum), log_lik
 
             theta0 = from_m_step(*blocks.step(None, None)[:2])
@@ -121,10 +124,9 @@ class _ConfusionEM(Aggregator):
                           converged=lambda ll0, ll1, th1, th2: abs(ll1 - ll0) < tol_n,
                           project=project, check_objective=True)
             it, last = res.n_evals, res.last
-            history = res.history
             if not res.converged and it < self.max_iter:  # one more E-step, at the iterate
                 last = res.theta
-                history = [*history, blocks.step(*unpack(last))[2]]
+                history.append(blocks.step(*unpack(last))[2])
                 it += 1
             # else: the parameters of the last E-step run, with its posteriors
             post = blocks.posteriors()
@@ -225,7 +227,9 @@ class DawidSkene(_ConfusionEM):
     n_iter_ : int
     converged_ : bool
     log_likelihood_ : list of float
-        Log-likelihood after each iteration.
+        Log-likelihood at every EM step (E-step over the data), in order: ``n_iter_``
+        entries. With SQUAREM the extrapolated points are among them, so the sequence
+        need not be monotone even without pseudo-counts.
 
     Warns
     -----
