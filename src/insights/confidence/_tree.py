@@ -168,6 +168,12 @@ class LeafSolve:
     a2: float
     s2: float
     w: np.ndarray
+    base_inv: np.ndarray
+
+    def times_sinv(self, X: np.ndarray) -> np.ndarray:
+        """``X_j Sigma_j^{-1}`` for (J, d, d) ``X``: one (J d, d) x (d, d) product."""
+        J, d, _ = X.shape
+        return (X.reshape(J * d, d) @ self.base_inv).reshape(J, d, d) * self.w[:, None, None]
 
     def cov_times(self, x: np.ndarray) -> np.ndarray:
         """``Sigma_j x_j`` for (J, d) ``x``, from the structure."""
@@ -212,7 +218,8 @@ def leaf_solve(n: np.ndarray, p_off: np.ndarray, w: np.ndarray, sig_a: float, si
     logdet_p = np.log(e).sum(axis=(1, 2)) + np.log(kap).sum(axis=1) + np.log(den)
     logdet_sig = (d - 1) * np.log(a2) + np.log(a2 + d * s2) - d * np.log(w)
     base_inv = (np.eye(d) - beta * np.ones((d, d))) / a2
-    return LeafSolve(Pinv, logdet_sig + logdet_p, base_inv[None] * w[:, None, None], a2, s2, w)
+    return LeafSolve(Pinv, logdet_sig + logdet_p, base_inv[None] * w[:, None, None], a2, s2, w,
+                     base_inv)
 
 
 def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs: list,
@@ -285,10 +292,15 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     for L in range(1, nL):
         Pinv, Sinv = Pinvs[L], Sinvs[L]
         par = tree.parents[L]
-        mp, Sp = mean[L - 1][par], cov[L - 1][par]
-        B = Pinv @ Sinv
-        mean.append((Pinv @ h[L][..., None])[..., 0] + (B @ mp[..., None])[..., 0])
-        cr = B @ Sp
+        B = leaf.times_sinv(Pinv) if L == nL - 1 and leaf is not None else Pinv @ Sinv
+        if tree.sizes[L - 1] == 1:  # one parent: (G d, d) x (d, d) products, no gathers
+            G = B.shape[0]
+            mean.append((Pinv @ h[L][..., None])[..., 0] + B @ mean[L - 1][0])
+            cr = (B.reshape(G * d, d) @ cov[L - 1][0]).reshape(G, d, d)
+        else:
+            mp, Sp = mean[L - 1][par], cov[L - 1][par]
+            mean.append((Pinv @ h[L][..., None])[..., 0] + (B @ mp[..., None])[..., 0])
+            cr = B @ Sp
         cv = Pinv + cr @ np.swapaxes(B, -1, -2)
         # the leaves' covariances enter only sums and traces against symmetric matrices:
         # not symmetrised there (the upper levels' are: they are parents)
@@ -303,10 +315,11 @@ def second_moment(post: TreePosterior, tree: Hierarchy, L: int,
     Gaussian posterior (the EM statistic of that level's covariance); ``per_node=True``
     returns the (G, d, d) terms unsummed."""
     par = tree.parents[L]
-    diff = post.mean[L] - post.mean[L - 1][par]
+    one = tree.sizes[L - 1] == 1  # one parent: broadcast, no gathers
+    diff = post.mean[L] - (post.mean[L - 1][0] if one else post.mean[L - 1][par])
     cr = post.cross[L]
-    E = (diff[:, :, None] * diff[:, None, :] + post.cov[L] + post.cov[L - 1][par]
-         - cr - np.swapaxes(cr, -1, -2))
+    E = (diff[:, :, None] * diff[:, None, :] + post.cov[L]
+         + (post.cov[L - 1][0] if one else post.cov[L - 1][par]) - cr - np.swapaxes(cr, -1, -2))
     return E if per_node else E.sum(axis=0)
 
 
