@@ -151,3 +151,13 @@ def test_structured_leaf_solve_matches_the_generic_path():
     for L in range(len(tree.names)):
         np.testing.assert_allclose(fast.mean[L], generic.mean[L], atol=1e-9)
         np.testing.assert_allclose(fast.cov[L], generic.cov[L], atol=1e-9)
+
+
+def test_weighted_second_moment_equals_the_weighted_per_node_sum():
+    tree, covs, h, D = _problem(seed=4)
+    tp = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD)
+    w = np.random.default_rng(5).uniform(0.2, 2.0, tree.sizes[-1])
+    L = len(tree.names) - 1
+    per_node = second_moment(tp, tree, L, per_node=True)
+    np.testing.assert_allclose(second_moment(tp, tree, L, weights=w),
+                               np.einsum("g,gab->ab", w, per_node), atol=1e-12)

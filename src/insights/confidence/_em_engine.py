@@ -196,7 +196,7 @@ class HierarchicalEM:
             for i, L in enumerate(free):
                 g[i] = (np.trace(second_moment(tp, tree, L)) / v[i] - tree.sizes[L] * d) / 2
             Bi = np.linalg.inv(base)
-            Ew = np.einsum("j,jab->ab", w, second_moment(tp, tree, nL - 1, per_node=True))
+            Ew = second_moment(tp, tree, nL - 1, weights=w)
             G = (Bi @ Ew @ Bi - J * Bi) / 2  # d log p / d base
             g[n_free] = np.trace(G) * v[n_free]
             g[n_free + 1] = ones @ G @ ones * v[n_free + 1]

@@ -276,13 +276,18 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
                         - np.linalg.slogdet(Pinv)[1])  # det(I + Sigma D) = det Sigma det P
         Pinvs[L], Sinvs[L] = Pinv, Sinv
         DP = D[L] @ Pinv
-        A = D[L] - DP @ D[L]  # symmetric up to rounding: symmetrised after the sum
         a = h[L] - (DP @ h[L][..., None])[..., 0]
         sig_a = leaf.cov_times(a) if structured else (Sig @ a[..., None])[..., 0]
         log_ev += float(-0.5 * np.sum(np.broadcast_to(logdet_m, (len(h[L]),)))
                         + 0.5 * (h[L] * sig_a).sum())
         h[L - 1] = _segment_sum(a, tree.parents[L], tree.sizes[L - 1])
-        D[L - 1] = _sym(_segment_sum(A, tree.parents[L], tree.sizes[L - 1]))
+        # the messages A = D - D P^{-1} D summed per parent (symmetric up to rounding:
+        # symmetrised after the sum); for one parent as one contraction over the nodes
+        if tree.sizes[L - 1] == 1:
+            A_sum = D[L].sum(axis=0) - np.tensordot(DP, D[L], axes=([0, 2], [0, 1]))
+            D[L - 1] = _sym(A_sum[None])
+        else:
+            D[L - 1] = _sym(_segment_sum(D[L] - DP @ D[L], tree.parents[L], tree.sizes[L - 1]))
     S0 = _sym(np.linalg.inv(D[0] + eye / prior_sd**2))
     b0 = h[0] + prior_mean / prior_sd**2
     m0 = (S0 @ b0[..., None])[..., 0]
@@ -310,11 +315,19 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
 
 
 def second_moment(post: TreePosterior, tree: Hierarchy, L: int,
-                  per_node: bool = False) -> np.ndarray:
+                  per_node: bool = False, weights: np.ndarray | None = None) -> np.ndarray:
     """Sum over level ``L``'s nodes of ``E[(x_c - x_p)(x_c - x_p)']`` (d, d) under the
     Gaussian posterior (the EM statistic of that level's covariance); ``per_node=True``
-    returns the (G, d, d) terms unsummed."""
+    returns the (G, d, d) terms unsummed; ``weights`` (G,) gives the weighted sum, computed
+    by reductions without the per-node terms."""
     par = tree.parents[L]
+    if weights is not None and not per_node:
+        w = np.asarray(weights, dtype=float)
+        diff = post.mean[L] - post.mean[L - 1][par]
+        w_par = np.bincount(par, weights=w, minlength=tree.sizes[L - 1])
+        cr = np.einsum("g,gab->ab", w, post.cross[L])
+        return ((diff * w[:, None]).T @ diff + np.einsum("g,gab->ab", w, post.cov[L])
+                + np.einsum("g,gab->ab", w_par, post.cov[L - 1]) - cr - cr.T)
     one = tree.sizes[L - 1] == 1  # one parent: broadcast, no gathers
     diff = post.mean[L] - (post.mean[L - 1][0] if one else post.mean[L - 1][par])
     cr = post.cross[L]
