@@ -161,12 +161,14 @@ class HierarchicalEM:
         h = g.reshape(J, d) + (D @ eta.reshape(J, d, 1))[..., 0]
         return h, D, (n, p_off)
 
-    def covariances(self, sig, sig_a, sig_s, w) -> tuple[list, np.ndarray]:
-        """Prior covariance of every level's offsets and the annotators' base covariance."""
+    def covariances(self, sig, sig_a, sig_s, w, leaves: bool = True) -> tuple[list, np.ndarray]:
+        """Prior covariance of every level's offsets and the annotators' base covariance
+        (``leaves=False``: no (J, d, d) annotator covariances, ``None`` in their place, for
+        :meth:`tree_posterior`, which solves that level from its structure)."""
         d = self.d
         base = sig_a**2 * np.eye(d) + sig_s**2 * np.ones((d, d))
         out = [None] + [sig[L] ** 2 * np.eye(d) for L in range(1, self.nL - 1)]
-        return out + [base[None] / w[:, None, None]], base
+        return out + [base[None] / w[:, None, None] if leaves else None], base
 
     def tree_posterior(self, h, D, covs, structure, sig_a, sig_s, w) -> TreePosterior:
         """:func:`~insights.confidence._tree.gaussian_tree` with the leaf level solved from
@@ -189,7 +191,7 @@ class HierarchicalEM:
             s_[free] = np.exp(z[:n_free])
             v = np.exp(2 * z)  # variances: free levels, sig_a, sig_s
             sa, ss = np.exp(z[n_free]), np.exp(z[n_free + 1])
-            cv, base = self.covariances(s_, sa, ss, w)
+            cv, base = self.covariances(s_, sa, ss, w, leaves=False)
             tp = self.tree_posterior(h, D, cv, structure, sa, ss, w)
             last.update(z=z.copy(), tp=tp, base=base)
             g = np.empty_like(z)
@@ -225,7 +227,7 @@ class HierarchicalEM:
         variance components by maximising the Laplace marginal likelihood, then the E-step of
         the Student-t weights and the class prior (MAP under Dirichlet(2))."""
         C = expected_counts(self.enc, post).transpose(0, 2, 1)  # (J, true, given)
-        cv, _ = self.covariances(s.sig, s.sig_a, s.sig_s, s.w)
+        cv, _ = self.covariances(s.sig, s.sig_a, s.sig_s, s.w, leaves=False)
         eta = s.eta
         for _ in range(NEWTON_PASSES):  # Newton passes on the whole tree (warm-started each EM step)
             h, D, st = self.leaf_evidence(C, eta)

@@ -168,12 +168,13 @@ class LeafSolve:
     a2: float
     s2: float
     w: np.ndarray
-    base_inv: np.ndarray
+    beta: float
 
     def times_sinv(self, X: np.ndarray) -> np.ndarray:
-        """``X_j Sigma_j^{-1}`` for (J, d, d) ``X``: one (J d, d) x (d, d) product."""
-        J, d, _ = X.shape
-        return (X.reshape(J * d, d) @ self.base_inv).reshape(J, d, d) * self.w[:, None, None]
+        """``X_j Sigma_j^{-1} = (w_j / a^2) (X_j - beta (X_j 1) 1')`` for (J, d, d) ``X``
+        (no matrix product)."""
+        return ((self.w / self.a2)[:, None, None]
+                * (X - self.beta * X.sum(axis=2, keepdims=True)))
 
     def cov_times(self, x: np.ndarray) -> np.ndarray:
         """``Sigma_j x_j`` for (J, d) ``x``, from the structure."""
@@ -219,7 +220,7 @@ def leaf_solve(n: np.ndarray, p_off: np.ndarray, w: np.ndarray, sig_a: float, si
     logdet_sig = (d - 1) * np.log(a2) + np.log(a2 + d * s2) - d * np.log(w)
     base_inv = (np.eye(d) - beta * np.ones((d, d))) / a2
     return LeafSolve(Pinv, logdet_sig + logdet_p, base_inv[None] * w[:, None, None], a2, s2, w,
-                     base_inv)
+                     beta)
 
 
 def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs: list,
