@@ -12,7 +12,8 @@ Spark drivers) shares one E-step and one M-step statistic:
 * the EM start: :func:`soft_majority` (vote shares);
 * :func:`em_pass` (one E-step + statistics on a set of whole items) and :class:`ItemBlocks`
   (the same on fixed item blocks in threads);
-* :func:`squarem_step` (SQUAREM extrapolation, Varadhan & Roland 2008).
+* :func:`squarem` (the SQUAREM S3 driver, Varadhan & Roland 2008, used by Dawid-Skene,
+  one-coin and the hierarchical EM) and its extrapolation :func:`squarem_step`.
 """
 
 from __future__ import annotations
