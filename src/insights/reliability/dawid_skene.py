@@ -180,7 +180,15 @@ class DawidSkene(_ConfusionEM):
     (dallascard/dawid_skene), so ``alpha=0, shrinkage=0`` reaches -192.89 there. For a
     gold item the term is :math:`\log \rho_g \prod \pi_j[g,k]^{N_{ijk}}`. With pseudo-counts
     EM climbs the log-posterior, so this plain log-likelihood need not rise at every step;
-    it is monotone for ``alpha=0, shrinkage=0``.
+    it is monotone for ``alpha=0, shrinkage=0`` with ``acceleration=None``.
+
+    By default the EM iteration is accelerated with SQUAREM (Varadhan & Roland 2008): every
+    two EM steps are extrapolated along their quadratic path on the log parameters and one EM
+    step is taken from there, unless that point's likelihood is below the cycle's start. The
+    fixed points are plain EM's; on the shared datasets, converged tightly (``tol=1e-11``),
+    both give the same labels and log-likelihoods equal to 1e-8 relative, and on a simulated
+    300k-judgment log with 100k items the accelerated fit takes 10 EM steps instead of 17 at
+    ``tol=1e-5`` (52 instead of 161 at ``tol=1e-11``).
 
     Defaults (``alpha=0.01, shrinkage=0.5``) were chosen on the shared real datasets
     (``benchmarks/real_datasets.py``): plain DS (no pseudo-counts) is 8 points below the
