@@ -126,14 +126,19 @@ def simulate(n_judgments: int, *, k: int = 5, per_item: int = 5, seed: int = 0,
     return Synthetic(labels=labels, truth=truth, confusion=cm, kinds=kinds)
 
 
-def load_or_simulate(n_judgments: int, seed: int, cache_dir: str | Path) -> tuple[Path, Path]:
-    """Write (once) ``labels`` and ``truth`` Parquet files for (size, seed); return their paths."""
+def load_or_simulate(n_judgments: int, seed: int, cache_dir: str | Path, *, k: int = 5,
+                     per_item: int = 5, n_annotators: int | None = None) -> tuple[Path, Path]:
+    """Write (once) ``labels`` and ``truth`` Parquet files for (size, seed) and the shape
+    (``k`` classes, ``per_item`` judgments per item, ``n_annotators``; defaults: K=5, 5 per
+    item, :func:`n_annotators_for`); return their paths."""
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     stem = f"n{n_judgments}_s{seed}"
+    if (k, per_item, n_annotators) != (5, 5, None):
+        stem += f"_k{k}_p{per_item}_a{n_annotators or n_annotators_for(n_judgments)}"
     lab_path, truth_path = cache / f"{stem}_labels.parquet", cache / f"{stem}_truth.parquet"
     if not (lab_path.exists() and truth_path.exists()):
-        syn = simulate(n_judgments, seed=seed)
+        syn = simulate(n_judgments, k=k, per_item=per_item, seed=seed, n_annotators=n_annotators)
         tmp_l, tmp_t = lab_path.with_suffix(".tmp"), truth_path.with_suffix(".tmp")
         syn.labels.to_parquet(tmp_l, index=False)
         syn.truth.rename("label").reset_index().to_parquet(tmp_t, index=False)

@@ -5,10 +5,13 @@ Usage (from the repository root, in an environment with crowd-kit, e.g. ``nox -s
     python benchmarks/aggregators.py                       # 1e4 .. 1e7 judgments, all methods
     python benchmarks/aggregators.py --sizes 1e4,1e5 --methods DawidSkene,MajorityVote
     python benchmarks/aggregators.py --peer-timeout 120 --repeat 3 --out results.csv
+    python benchmarks/aggregators.py --sizes "" --shapes 3e5:4:3:1000 --methods DawidSkene
 
 For every size the data (K = 5 classes, 5 judgments per item, a pool of simulated annotators
 with known confusion matrices, see ``_synth.py``) is simulated once per seed and cached as
-Parquet. Every fit runs in its own child process that reads the Parquet file into a long pandas
+Parquet. ``--shapes`` adds other shapes (``judgments:K:judgments per item:annotators``; by
+default 300k judgments on 100k items by 1,000 annotators with K = 4, items >> annotators).
+Every fit runs in its own child process that reads the Parquet file into a long pandas
 DataFrame and then times ``DataFrame -> labels`` (so our time includes the integer encoding,
 crowd-kit's its own pandas work). The child reports the accuracy against the true labels and
 its peak resident memory (``getrusage(RUSAGE_SELF).ru_maxrss``: the DataFrame plus the fit,
@@ -40,6 +43,40 @@ sys.path.insert(0, str(HERE))
 
 METHODS = ("MajorityVote", "Wawa", "DawidSkene", "OneCoinDawidSkene", "GLAD", "MACE")
 DEFAULT_SIZES = "1e4,1e5,1e6,1e7"
+#: extra shapes ``judgments:K:judgments per item:annotators``; the default is the issue-12 shape
+#: "items >> annotators" (300k judgments on 100k items by 1k annotators, K = 4)
+DEFAULT_SHAPES = "3e5:4:3:1000"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A simulated data set: judgments, classes, judgments per item, annotators (None: the
+    default pool ``2 sqrt(n)``)."""
+
+    n: int
+    k: int = 5
+    per_item: int = 5
+    n_annotators: int | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> Shape:
+        parts = [p for p in spec.split(":")]
+        n = int(float(parts[0]))
+        if len(parts) == 1:
+            return cls(n)
+        if len(parts) != 4:
+            raise ValueError(f"shape {spec!r}: expected judgments:K:per_item:annotators")
+        return cls(n, int(parts[1]), int(parts[2]), int(float(parts[3])))
+
+    @property
+    def default(self) -> bool:
+        return (self.k, self.per_item, self.n_annotators) == (5, 5, None)
+
+    def label(self) -> str:
+        if self.default:
+            return fmt_size(self.n)
+        return (f"{fmt_size(self.n)} (K={self.k}, {fmt_size(self.n // self.per_item)} items, "
+                f"{self.n_annotators:,} annotators)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,9 +314,9 @@ HEADER = ("| judgments | method | accuracy ours (%) | accuracy crowd-kit (%) | f
 RULE = "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 
 
-def row(n: int, method: str, ours: Run, peer: Run | None) -> str:
+def row(size: str, method: str, ours: Run, peer: Run | None) -> str:
     o_time = "error" if ours.error else fmt_time(ours)
-    return (f"| {fmt_size(n)} | {method} | {fmt_acc(ours)} | {fmt_acc(peer)} | {o_time} "
+    return (f"| {size} | {method} | {fmt_acc(ours)} | {fmt_acc(peer)} | {o_time} "
             f"| {fmt_time(peer)} | {fmt_ratio(ours, peer)} | {fmt_mem(ours)} "
             f"| {fmt_cpu_ratio(ours, peer)} |")
 
@@ -300,6 +337,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     w.add_argument("--tol", type=float, default=1e-5)
     p.add_argument("--sizes", default=DEFAULT_SIZES,
                    help=f"comma-separated judgment counts (default {DEFAULT_SIZES})")
+    p.add_argument("--shapes", default=DEFAULT_SHAPES,
+                   help="comma-separated extra shapes judgments:K:per_item:annotators, run "
+                        f"after the sizes (default {DEFAULT_SHAPES}; '' for none)")
     p.add_argument("--methods", default=",".join(METHODS),
                    help=f"comma-separated subset of {','.join(METHODS)}")
     p.add_argument("--peer-timeout", type=float, default=600.0,
@@ -328,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from _synth import load_or_simulate, n_annotators_for
 
-    sizes = [int(float(s)) for s in ns.sizes.split(",") if s.strip()]
+    sizes = [Shape(int(float(s))) for s in ns.sizes.split(",") if s.strip()]
+    sizes += [Shape.parse(s.strip()) for s in ns.shapes.split(",") if s.strip()]
     methods = [m.strip() for m in ns.methods.split(",") if m.strip()]
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
@@ -351,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("NOTE: crowd-kit is not installed in", ns.peer_python,
               "- printing our numbers only (run `nox -s bench` for the comparison).")
-    print(f"data: K=5 classes, 5 judgments per item, seed {ns.seed}; settings: max_iter="
+    print(f"data: K=5 classes, 5 judgments per item (the sizes; shapes as labelled), seed "
+          f"{ns.seed}; settings: max_iter="
           f"{ns.max_iter}, tol={ns.tol:g} per judgment (crowd-kit: n_iter, tol on the ELBO per "
           f"judgment); peer budget {ns.peer_timeout:.0f} s per fit; best of {ns.repeat}")
     for m in methods:
@@ -367,21 +409,25 @@ def main(argv: list[str] | None = None) -> int:
     print(RULE)
     sys.stdout.flush()
     records = []
-    for n in sizes:
-        lab, truth = load_or_simulate(n, ns.seed, ns.data_dir)
+    for shape in sizes:
+        n = shape.n
+        lab, truth = load_or_simulate(n, ns.seed, ns.data_dir, k=shape.k,
+                                      per_item=shape.per_item, n_annotators=shape.n_annotators)
         for m in ours_available:
             ours = run_child(sys.executable, "ours", m, lab, truth, ns, ns.our_timeout)
             theirs = (run_child(ns.peer_python, "peer", m, lab, truth, ns, ns.peer_timeout)
                       if peer else None)
-            print(row(n, m, ours, theirs))
+            print(row(shape.label(), m, ours, theirs))
             sys.stdout.flush()
             for side, r in (("ours", ours), ("crowd-kit", theirs)):
                 if r is None:
                     continue
                 if r.error:
-                    print(f"    ({side} {m} at {fmt_size(n)} failed: {r.error})", file=sys.stderr)
+                    print(f"    ({side} {m} at {shape.label()} failed: {r.error})",
+                          file=sys.stderr)
                 records.append({
-                    "n_judgments": n, "n_items": n // 5, "n_annotators": n_annotators_for(n),
+                    "n_judgments": n, "n_items": n // shape.per_item, "k": shape.k,
+                    "n_annotators": shape.n_annotators or n_annotators_for(n),
                     "method": m, "side": side, "seconds": r.seconds,
                     "cpu_seconds": r.cpu_seconds, "timed_out": r.timed_out,
                     "budget_s": r.budget, "accuracy": r.accuracy, "n_iter": r.n_iter,

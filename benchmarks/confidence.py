@@ -11,6 +11,7 @@ difference of annotator accuracies, and the annotator spread sigma, EM/NUTS).
     python benchmarks/confidence.py                 # NUTS 2k + 20k items, EM 1e5 + 1e6 judgments
     python benchmarks/confidence.py --quick         # NUTS 2k, EM 1e5
     python benchmarks/confidence.py --plan nuts:20000:600   # one row (mode:items:annotators)
+    python benchmarks/confidence.py --shared        # EM on every shared dataset < 30k judgments
 
 Targets on the 2-core machine (issue 4): 20k items NUTS < 5 min; 1e6 judgments EM < 60 s.
 NUTS uses the estimator's defaults (chains=2, cores=2, draws scaled to the problem: 2500 at 2k
@@ -26,6 +27,7 @@ import argparse
 import time
 import warnings
 
+import numpy as np
 import pandas as pd
 
 from insights.confidence import (
@@ -94,11 +96,53 @@ def _em_vs_nuts(nuts: HierarchicalDawidSkene, op) -> dict:
             "sigma_annotator_em_nuts": f"{vc_e['annotator']:.2f}/{vc_n['annotator']:.2f}"}
 
 
+def shared(max_judgments: int = 30_000, repeat: int = 3) -> pd.DataFrame:
+    """The EM mode on every shared real dataset below ``max_judgments`` (no team/market,
+    no gold given): judgments, classes, annotators, best-of-``repeat`` wall seconds of the
+    whole fit (EM, draws, summaries), CPU seconds, EM steps, accuracy against gold."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    from tests.shared import load_shared, shared_dataset_names
+
+    rows = []
+    for name in shared_dataset_names(with_gold=False):
+        labels, gold = load_shared(name)
+        if len(labels) >= max_judgments:
+            continue
+        best = None
+        for _ in range(repeat):
+            t, c = time.perf_counter(), time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m = HierarchicalDawidSkene(inference="em").fit(labels)
+            wall, cpu = time.perf_counter() - t, time.process_time() - c
+            if best is None or wall < best[0]:
+                best = (wall, cpu)
+        acc = np.nan
+        if gold is not None:
+            g = gold.set_index("item_id")["label"]
+            acc = float((m.labels_.reindex(g.index) == g).mean())
+        rows.append({"dataset": name, "judgments": len(labels), "K": len(m.classes_),
+                     "annotators": len(m.annotator_ids_), "wall_s": round(best[0], 3),
+                     "cpu_s": round(best[1], 3), "em_steps": m.n_iter_,
+                     "converged": m.converged_, "accuracy": round(acc, 4)})
+        print(pd.DataFrame(rows).to_string(index=False), flush=True)
+    return pd.DataFrame(rows)
+
+
 def main(argv=None) -> pd.DataFrame:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--plan", help="comma-separated mode:items:annotators rows to run instead")
+    ap.add_argument("--shared", action="store_true",
+                    help="instead: the EM mode on every shared dataset below 30k judgments")
+    ap.add_argument("--repeat", type=int, default=3, help="--shared: fits per dataset (best)")
     args = ap.parse_args(argv)
+    if args.shared:
+        return shared(repeat=args.repeat)
     # judgments ~ 4 per item: 1e5 judgments ~ 25k items, 1e6 ~ 250k items
     plan = [("nuts", 2000, 120), ("em", 25_000, 600)]
     if not args.quick:

