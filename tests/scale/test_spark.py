@@ -53,7 +53,7 @@ def spark():
 
 def test_matches_dawid_skene_simulated(spark, simulated):
     labels, gold = simulated
-    ref = DawidSkene().fit(labels, gold=gold)
+    ref = DawidSkene(acceleration=None).fit(labels, gold=gold)
     model = SparkDawidSkene().fit(spark.createDataFrame(labels), gold=gold)
     assert model.n_items_ == labels["item_id"].nunique()
     assert model.n_judgments_ == len(labels)
@@ -62,7 +62,7 @@ def test_matches_dawid_skene_simulated(spark, simulated):
 
 def test_matches_dawid_skene_real(spark):
     labels, gold = load_shared("snow_rte")
-    ref = DawidSkene().fit(labels, gold=gold)
+    ref = DawidSkene(acceleration=None).fit(labels, gold=gold)
     model = SparkDawidSkene(n_partitions=4).fit(spark.createDataFrame(labels),
                                                  gold=spark.createDataFrame(gold))
     assert_same_fit(model, ref)
