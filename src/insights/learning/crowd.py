@@ -314,7 +314,11 @@ class CrowdClassifier(ClassifierMixin, BaseEstimator):
             T = np.zeros((enc.n_items, K))
             T[all_rows, pd.Index(self.classes_).get_indexer(self.crowd_.labels_.to_numpy())] = 1
             return T, all_rows
-        self.crowd_ = DawidSkene(alpha=self.alpha, shrinkage=self.shrinkage).fit(enc)
+        # soft targets are the posteriors themselves, so they are taken at the fixed point: on
+        # a flat likelihood (a constant spammer) the default stop (log-likelihood change under
+        # 1e-6 per judgment) can leave the class prior 0.15 away from it
+        self.crowd_ = DawidSkene(alpha=self.alpha, shrinkage=self.shrinkage, tol=1e-9,
+                                 max_iter=2000).fit(enc)
         post = self.crowd_.probas_.to_numpy()
         if self.method == "dawid-skene":
             T = np.zeros_like(post)
