@@ -13,13 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from insights.data import Encoded
+from insights.reliability.dawid_skene import DawidSkene
 from insights.reliability.em import (
     expected_counts,
     log_likelihood_matrix,
     normalize_clamped,
     safe_log,
 )
-from insights.reliability.dawid_skene import DawidSkene
 
 __all__ = ["item_prior_em", "item_prior_posterior"]
 

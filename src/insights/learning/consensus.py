@@ -35,8 +35,7 @@ import pandas as pd
 
 from insights.data import Encoded
 from insights.learning._em import item_prior_em
-from insights.reliability import DawidSkene
-from insights.reliability import Aggregator
+from insights.reliability import Aggregator, DawidSkene
 from insights.reliability.em import safe_log
 
 __all__ = ["ModelCrowdConsensus", "loo_judgment_log_lik"]
