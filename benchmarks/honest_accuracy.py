@@ -36,7 +36,7 @@ def split_gold(gold: pd.DataFrame, given: float, seed: int):
     return g[mask].reset_index(drop=True), g[~mask].reset_index(drop=True)
 
 
-def evaluate(name: str, *, given: float = 0.1, seed: int = 0, method: str = "dawid-skene"
+def evaluate(name: str, *, given: float = 0.1, seed: int = 0, method: str = "auto"
              ) -> dict:
     """One dataset, one split: the estimate and the kept-back accuracy."""
     labels, gold = load_shared(name)
@@ -54,19 +54,22 @@ def evaluate(name: str, *, given: float = 0.1, seed: int = 0, method: str = "daw
             "old_headline": est.raw, "estimate": est.estimate, "lower": est.lower,
             "upper": est.upper, "kept_back_accuracy": kept_acc,
             "error": est.estimate - kept_acc,
-            "covered": bool(est.lower <= kept_acc <= est.upper)}
+            "covered": bool(est.lower <= kept_acc <= est.upper), "chosen": post.method}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--splits", type=int, default=5)
     ap.add_argument("--out", default="")
+    ap.add_argument("--method", default="auto", help="aggregation model (the report's default: auto)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
-    rows = [evaluate(n, seed=s) for n in shared_dataset_names() for s in range(args.splits)]
+    rows = [evaluate(n, seed=s, method=args.method) for n in shared_dataset_names() for s in range(args.splits)]
     df = pd.DataFrame(rows)
     first = df[df["seed"] == 0].set_index("dataset")
     est = df[df["estimate"].notna()]
+    print(f"method: {args.method}; chosen on the first split: "
+          + ", ".join(f"{r.dataset} {r.chosen}" for r in df[df["seed"] == 0].itertuples()))
     agg = est.groupby("dataset").agg(mean_abs_error=("error", lambda e: e.abs().mean()),
                                      coverage=("covered", "mean"), splits=("seed", "size"))
     table = first[["gold_given", "old_headline", "estimate", "lower", "upper",

@@ -127,7 +127,7 @@ from insights.confidence._tree import (
     sample_tree,
 )
 from insights.data import Dataset, Encoded
-from insights.reliability._base import Aggregator
+from insights.reliability import Aggregator
 from insights.reliability.em import (
     clamp_gold,
     log_likelihood_matrix,
