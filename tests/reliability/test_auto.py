@@ -95,7 +95,13 @@ def test_deterministic_and_cost_bounded():
     # a large log is scored on a subset of items, and EBCC is left out above its size limit
     small = AutoAggregator(max_selection_judgments=500).fit(labels)
     assert "random subset of items" in small.reason_
-    assert EXPENSIVE["ebcc"] < 10_000_000
+    # EBCC is left out when judgments x classes^2 exceeds its limit (its cost grows with both)
+    auto = AutoAggregator()
+    limit = EXPENSIVE["ebcc"]
+    assert "ebcc" in auto._candidates(limit // 4, 2)
+    assert "ebcc" not in auto._candidates(limit // 4 + 1, 2)
+    assert "ebcc" not in auto._candidates(limit // 16, 5)
+    assert "dawid-skene" in auto._candidates(10**9, 5)
 
 
 def test_custom_candidates_and_bad_candidate():
