@@ -83,3 +83,19 @@ def test_gaps_command(small, capsys):
     for name in ("gaps.csv", "examples.csv", "examples.jsonl", "trainset.csv",
                  "trainset.jsonl", "summary.json"):
         assert (out / name).exists(), name
+
+
+def test_parser_method_choices_match_the_package():
+    """The CLI writes the methods out (building the parser must not import scikit-learn)."""
+    import subprocess
+    import sys
+
+    from insights import learning
+    from insights.cli import learning as cli_learning
+
+    assert cli_learning.METHODS == tuple(learning.METHODS)
+    assert cli_learning.DEFAULT_METHOD == learning.DEFAULT_METHOD
+    code = ("import sys; from insights.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'pymc')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
