@@ -173,10 +173,29 @@ def _check_labels(table: pa.Table, codes: np.ndarray, values: np.ndarray, source
 
 
 def _dictionary(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    enc = arr.combine_chunks().dictionary_encode() if arr.num_chunks != 1 else \
-        arr.chunk(0).dictionary_encode()
-    return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False),
-            enc.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False))
+    """Codes and distinct values of a string column, in order of first appearance.
+
+    A chunked column is encoded chunk by chunk with one memo table (Arrow gives every chunk
+    the dictionary built so far, so each is a prefix of the last and the codes agree across
+    chunks): 2.6 s instead of 3.7-5.5 s for concatenating first, on 2M distinct item ids in
+    10.5M rows."""
+    def whole(a: pa.Array) -> tuple[np.ndarray, pa.Array]:
+        enc = a.dictionary_encode()
+        return enc.indices.to_numpy(zero_copy_only=False), enc.dictionary
+
+    if arr.num_chunks <= 1:
+        indices, dictionary = whole(arr.chunk(0) if arr.num_chunks else arr.combine_chunks())
+    else:
+        enc = arr.dictionary_encode()
+        dictionary = enc.chunk(enc.num_chunks - 1).dictionary
+        first = enc.chunk(0).dictionary
+        if first.equals(dictionary.slice(0, len(first))):
+            indices = np.concatenate([c.indices.to_numpy(zero_copy_only=False)
+                                      for c in enc.chunks])
+        else:  # pragma: no cover - only if Arrow stops sharing the memo table across chunks
+            indices, dictionary = whole(arr.combine_chunks())
+    return (indices.astype(np.int32, copy=False),
+            dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False))
 
 
 def _parse_times(table: pa.Table, col: str, source: str, names: Names,
