@@ -85,6 +85,15 @@ class IPCKernelManager(AsyncKernelManager):
         return [sys.executable, "-m", "ipykernel_launcher", "-f",
                 os.path.realpath(self.connection_file), *(extra_arguments or [])]
 
+    async def _async_interrupt_kernel(self) -> None:
+        # jupyter_client sends SIGINT to every kernel it shuts down; a kernel still finishing
+        # its last reply then prints "KeyboardInterrupt caught in kernel" on the run's stderr
+        # (seen under load). A report's kernel is idle or timed out when it is shut down: the
+        # shutdown request, then SIGTERM and SIGKILL (shutdown_wait_time), are enough.
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
 
 @dataclass
 class MarketResult:
