@@ -33,9 +33,13 @@ if _java() is None:
                 allow_module_level=True)
 
 
+import pandas as pd  # noqa: E402
+
+from insights import data  # noqa: E402
 from insights.data import SchemaError  # noqa: E402
 from insights.reliability import ConvergenceWarning, DawidSkene  # noqa: E402
 from insights.scale.spark import SparkDawidSkene, local_session  # noqa: E402
+from tests.data.test_repeats import count_tensor, e_step, repeated  # noqa: E402,F401
 from tests.scale.test_streaming import assert_same_fit  # noqa: E402
 from tests.shared import load_shared  # noqa: E402
 
@@ -86,3 +90,16 @@ def test_unknown_label_is_a_schema_error(spark, simulated):
     labels, _ = simulated
     with pytest.raises(SchemaError, match="not in the label set"):
         SparkDawidSkene().fit(spark.createDataFrame(labels), classes=["c0", "c1"])
+
+
+def test_spark_dawid_skene_counts_repeats(spark, repeated):  # noqa: F811
+    """Repeated judgments are counts: the posteriors are an E-step of the count tensor."""
+    model = SparkDawidSkene().fit(spark.createDataFrame(repeated))
+    probas = model.read_probas()
+    enc = data.encode(repeated, classes=list(probas.columns))
+    n = count_tensor(enc)[pd.Index(enc.item_ids).get_indexer(probas.index)]
+    order = pd.Index(model.annotator_ids_).get_indexer(enc.annotator_ids)
+    log_conf = np.log(np.maximum(model.confusions_, 1e-300))[order]
+    log_prior = np.log(np.asarray(model.priors_, dtype=float))
+    np.testing.assert_allclose(probas.to_numpy(), e_step(n, log_conf, log_prior), atol=1e-6)
+    assert np.abs(probas.to_numpy() - e_step((n > 0) * 1.0, log_conf, log_prior)).max() > 1e-3

@@ -400,37 +400,24 @@ def assign(problem: Problem, *, lam: float | None = None, quality_target: float 
             return res.summary["mean_quality"] >= quality_target
         return res.summary["total_cost"] <= budget
 
-    best = None
-    if quality_target is not None:
-        top = _at(problem, hi)
-        if not ok(top):
-            top.summary["target_met"] = False
-            return top
-        best = top
-        for _ in range(max_iter):
-            mid = 0.5 * (lo + hi)
-            res = _at(problem, mid)
-            if ok(res):
-                hi, best = mid, res
-            else:
-                lo = mid
-            if hi - lo <= tol * max(hi, 1e-12):
-                break
-    else:
-        bottom = _at(problem, 0.0)
-        if not ok(bottom):
-            bottom.summary["target_met"] = False
-            return bottom
-        best = bottom
-        for _ in range(max_iter):
-            mid = 0.5 * (lo + hi)
-            res = _at(problem, mid)
-            if ok(res):
-                lo, best = mid, res
-            else:
-                hi = mid
-            if hi - lo <= tol * max(hi, 1e-12):
-                break
+    # a quality target holds from some lambda up (search the smallest), a budget up to some
+    # lambda (search the largest)
+    rising = quality_target is not None
+    best = _at(problem, hi if rising else 0.0)
+    if not ok(best):
+        best.summary["target_met"] = False
+        return best
+    for _ in range(max_iter):
+        mid = 0.5 * (lo + hi)
+        res = _at(problem, mid)
+        if ok(res):
+            best = res
+        if ok(res) == rising:
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo <= tol * max(hi, 1e-12):
+            break
     best.summary["target_met"] = True
     return best
 
