@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from insights.confidence._leaves import LeafLevel, leaf_solve
 from insights.confidence._tree import build_hierarchy, gaussian_tree, sample_tree, second_moment
 
 D_CELLS = 3
@@ -116,19 +117,16 @@ def test_sample_tree_draws_from_the_posterior():
         np.testing.assert_allclose(emp, tp.cov[L], atol=0.06 * np.abs(tp.cov[L]).max())
 
 
-def test_structured_leaf_solve_matches_the_generic_path():
-    # the EM's leaves: D_j block diagonal with multinomial Fisher blocks n (diag p - p p'),
-    # Sigma_j = (a^2 I + s^2 11') / w_j; leaf_solve (Sherman-Morrison) must give the LAPACK
-    # path's numbers to rounding (1e-9), including an annotator who never saw a class (n = 0)
-    from insights.confidence._tree import leaf_solve
-
-    rng = np.random.default_rng(3)
-    K, J = 4, 9
+def _multinomial_leaves(seed: int, J: int, K: int, teams: bool):
+    """The EM's leaves: D_j block diagonal with multinomial Fisher blocks n (diag p - p p'),
+    Sigma_j = (a^2 I + s^2 11') / w_j, one annotator who never saw a class (n = 0); with or
+    without teams and markets above them."""
+    rng = np.random.default_rng(seed)
     dk, d = K - 1, K * (K - 1)
     ids = np.array([f"a{i}" for i in range(J)])
-    table = pd.DataFrame({"team": ["t1", "t1", "t2", "t2", "t3", "t3", "t3", "t1", "t2"],
-                          "market": ["m1"] * 4 + ["m2"] * 3 + ["m1", "m1"]}, index=ids)
-    tree = build_hierarchy(ids, table)
+    table = pd.DataFrame({"team": [f"t{i % 3}" for i in range(J)],
+                          "market": [f"m{i % 3 % 2}" for i in range(J)]}, index=ids)
+    tree = build_hierarchy(ids, table if teams else None)
     probs = rng.dirichlet(np.ones(K), size=(J, K))
     p_off = np.stack([np.delete(probs[:, t], t, axis=1) for t in range(K)], axis=1)
     n = rng.uniform(0, 30, size=(J, K))
@@ -144,20 +142,39 @@ def test_structured_leaf_solve_matches_the_generic_path():
     base = sig_a**2 * np.eye(d) + sig_s**2 * np.ones((d, d))
     covs = [None] + [0.5**2 * np.eye(d) for _ in range(1, len(tree.names) - 1)]
     covs.append(base[None] / w[:, None, None])
+    return tree, covs, h, D, (n, p_off, w, sig_a, sig_s)
+
+
+@pytest.mark.parametrize("teams", [True, False])
+def test_structured_leaf_level_matches_the_generic_path(teams):
+    # leaf_solve (Sherman-Morrison) must give the LAPACK path's numbers to rounding (1e-9);
+    # the lean LeafLevel (no d x d matrix per leaf) the same log evidence, means and upper
+    # levels, and the two scalars tr E_j, 1'E_j 1 of every leaf's second moment
+    tree, covs, h, D, (n, p_off, w, sig_a, sig_s) = _multinomial_leaves(3, 9, 4, teams)
     generic = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD)
     fast = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD,
                          leaf_solve(n, p_off, w, sig_a, sig_s))
+    lean = gaussian_tree(h, None, tree, covs, PRIOR_MEAN, PRIOR_SD,
+                         LeafLevel(n, p_off, w, sig_a, sig_s))
+    nL = len(tree.names)
     assert fast.log_evidence == pytest.approx(generic.log_evidence, abs=1e-9)
-    for L in range(len(tree.names)):
+    assert lean.log_evidence == pytest.approx(generic.log_evidence, abs=1e-9)
+    for L in range(nL):
         np.testing.assert_allclose(fast.mean[L], generic.mean[L], atol=1e-9)
         np.testing.assert_allclose(fast.cov[L], generic.cov[L], atol=1e-9)
-
-
-def test_weighted_second_moment_equals_the_weighted_per_node_sum():
-    tree, covs, h, D = _problem(seed=4)
-    tp = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD)
-    w = np.random.default_rng(5).uniform(0.2, 2.0, tree.sizes[-1])
-    L = len(tree.names) - 1
-    per_node = second_moment(tp, tree, L, per_node=True)
-    np.testing.assert_allclose(second_moment(tp, tree, L, weights=w),
-                               np.einsum("g,gab->ab", w, per_node), atol=1e-12)
+        np.testing.assert_allclose(lean.mean[L], generic.mean[L], atol=1e-9)
+        if L < nL - 1:
+            np.testing.assert_allclose(lean.cov[L], generic.cov[L], atol=1e-9)
+    par = tree.parents[-1]
+    diff = generic.mean[-1] - generic.mean[-2][par]
+    cr = generic.cross[-1]
+    E = (diff[:, :, None] * diff[:, None, :] + generic.cov[-1] + generic.cov[-2][par]
+         - cr - np.swapaxes(cr, 1, 2))
+    tr_e, one_e = lean.leaf_moments
+    np.testing.assert_allclose(tr_e, np.trace(E, axis1=1, axis2=2), rtol=1e-9)
+    np.testing.assert_allclose(one_e, E.sum(axis=(1, 2)), rtol=1e-9)
+    # the Newton steps' means-only solve
+    means = gaussian_tree(h, None, tree, covs, PRIOR_MEAN, PRIOR_SD,
+                          LeafLevel(n, p_off, w, sig_a, sig_s), moments=False)
+    assert means.leaf_moments is None
+    np.testing.assert_allclose(means.mean[-1], generic.mean[-1], atol=1e-9)

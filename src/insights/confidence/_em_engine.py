@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from insights.confidence._leaves import LeafLevel, block_times, leaf_solve
 from insights.confidence._tree import (
     Hierarchy,
     TreePosterior,
     gaussian_tree,
-    leaf_solve,
     log_confusion,
     off_diagonal,
     second_moment,
@@ -142,24 +142,36 @@ class HierarchicalEM:
         return slice(self.n_eta, self.n_eta + self.n_free + 2 + self.J)
 
     # ---- pieces of the M-step ------------------------------------------------------------
-    def leaf_evidence(self, C: np.ndarray, eta: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    def counts(self, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every annotator's expected judgments per true class ``n`` (J, K) and of every
+        wrong answer ``c_off`` (J, K, K-1) under the item posteriors ``post``."""
+        C = expected_counts(self.enc, post).transpose(0, 2, 1)  # (J, true, given)
+        return C.sum(axis=2), np.take_along_axis(C, self._off, axis=2)
+
+    def leaf_evidence(self, counts: tuple[np.ndarray, np.ndarray], eta: np.ndarray
+                      ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Second-order expansion of every annotator's multinomial log-likelihood at ``eta``
-        in information form: ``(h, D)`` with ``D`` the (J, d, d) curvature, and ``D``'s
-        structure ``(n, p_off)`` (row totals, wrong-answer probabilities) for
-        :func:`~insights.confidence._tree.leaf_solve`."""
-        J, K, dk, d = self.J, self.K, self.dk, self.d
-        n = C.sum(axis=2)
-        c_off = np.take_along_axis(C, self._off, axis=2)
-        p_off = np.take_along_axis(np.exp(log_confusion(eta)), self._off, axis=2)
+        in information form ``exp(h'x - x'Dx/2)``: ``h`` (J, d) and the block-diagonal
+        curvature ``D`` by its structure ``(n, p_off)`` (row totals, wrong-answer
+        probabilities; :mod:`insights.confidence._leaves`)."""
+        n, c_off = counts
+        # wrong-answer probabilities: softmax with the correct answer's logit pinned at 0
+        m = np.maximum(eta.max(axis=2, keepdims=True), 0.0)
+        z = np.exp(eta - m)
+        p_off = z / (np.exp(-m) + z.sum(axis=2, keepdims=True))
         g = c_off - n[..., None] * p_off
+        h = (g + block_times(n, p_off, eta)).reshape(self.J, self.d)
+        return h, (n, p_off)
+
+    def dense_curvature(self, n: np.ndarray, p_off: np.ndarray) -> np.ndarray:
+        """The leaves' (J, d, d) curvature ``D_j`` from its structure."""
+        J, K, dk, d = self.J, self.K, self.dk, self.d
         blk = n[..., None, None] * (p_off[..., :, None] * self._eye_k
                                     - p_off[..., :, None] * p_off[..., None, :])
         D = np.zeros((J, d, d))
         for t in range(K):
             D[:, t * dk:(t + 1) * dk, t * dk:(t + 1) * dk] = blk[:, t]
-        h = g.reshape(J, d) + (D @ eta.reshape(J, d, 1))[..., 0]
-        return h, D, (n, p_off)
+        return D
 
     def covariances(self, sig, sig_a, sig_s, w, leaves: bool = True) -> tuple[list, np.ndarray]:
         """Prior covariance of every level's offsets and the annotators' base covariance
@@ -170,20 +182,37 @@ class HierarchicalEM:
         out = [None] + [sig[L] ** 2 * np.eye(d) for L in range(1, self.nL - 1)]
         return out + [base[None] / w[:, None, None] if leaves else None], base
 
-    def tree_posterior(self, h, D, covs, structure, sig_a, sig_s, w) -> TreePosterior:
+    def tree_posterior(self, h, covs, structure, sig_a, sig_s, w, moments: bool = True
+                       ) -> TreePosterior:
         """:func:`~insights.confidence._tree.gaussian_tree` with the leaf level solved from
-        its structure (:func:`~insights.confidence._tree.leaf_solve`)."""
-        leaf = leaf_solve(*structure, w, sig_a, sig_s)
-        return gaussian_tree(h, D, self.tree, covs, self.prior_mean, self.prior_sd, leaf)
+        its structure (:class:`~insights.confidence._leaves.LeafLevel`): the leaves' means and
+        (``moments``) ``leaf_moments``, no leaf covariances."""
+        leaf = LeafLevel(*structure, w, sig_a, sig_s)
+        return gaussian_tree(h, None, self.tree, covs, self.prior_mean, self.prior_sd, leaf,
+                             moments)
 
-    def fit_variances(self, h, D, structure, sig, sig_a, sig_s, w):
+    def leaf_scatter(self, tp: TreePosterior, sig_a: float, sig_s: float, w: np.ndarray
+                     ) -> tuple[float, float, np.ndarray]:
+        """What the annotator level's covariance ``B = sig_a^2 I + sig_s^2 11'`` meets of
+        ``E_j = E[(x_j - x_p)(x_j - x_p)']``: with ``B^{-1} = (I - beta 11')/sig_a^2`` and
+        ``E_w = sum_j w_j E_j``, returns ``tr(G)`` and ``1'G1`` of ``G = d log p / d B =
+        (B^{-1} E_w B^{-1} - J B^{-1})/2``, and every annotator's ``tr(E_j B^{-1})``."""
+        d, J = self.d, self.J
+        a2, s2 = sig_a**2, sig_s**2
+        beta = s2 / (a2 + d * s2)
+        tr_e, one_e = tp.leaf_moments
+        tr_w, one_w = float(w @ tr_e), float(w @ one_e)
+        tr_g = ((tr_w + (beta**2 * d - 2 * beta) * one_w) / a2**2 - J * d * (1 - beta) / a2) / 2
+        one_g = ((1 - beta * d) ** 2 * one_w / a2**2 - J * d * (1 - beta * d) / a2) / 2
+        return tr_g, one_g, (tr_e - beta * one_e) / a2
+
+    def fit_variances(self, h, structure, sig, sig_a, sig_s, w):
         """The variance components maximising the Laplace marginal likelihood given the leaf
         evidence and the Student-t weights (L-BFGS on log sds, exact gradient by Fisher's
-        identity), and the tree posterior and annotator base covariance there."""
-        tree, free, n_free, d, J, nL = (self.tree, self.free, self.n_free, self.d, self.J,
-                                        self.nL)
+        identity), and the tree posterior there (with every annotator's ``tr(E_j B^{-1})``
+        for the Student-t weights)."""
+        tree, free, n_free, d = self.tree, self.free, self.n_free, self.d
         bounds = [(np.log(SD_MIN), np.log(SD_MAX))] * (n_free + 2)
-        ones = np.ones(d)
         last: dict = {}
 
         def neg(z):
@@ -191,17 +220,15 @@ class HierarchicalEM:
             s_[free] = np.exp(z[:n_free])
             v = np.exp(2 * z)  # variances: free levels, sig_a, sig_s
             sa, ss = np.exp(z[n_free]), np.exp(z[n_free + 1])
-            cv, base = self.covariances(s_, sa, ss, w, leaves=False)
-            tp = self.tree_posterior(h, D, cv, structure, sa, ss, w)
-            last.update(z=z.copy(), tp=tp, base=base)
+            cv, _ = self.covariances(s_, sa, ss, w, leaves=False)
+            tp = self.tree_posterior(h, cv, structure, sa, ss, w)
+            tr_g, one_g, maha = self.leaf_scatter(tp, sa, ss, w)
+            last.update(z=z.copy(), tp=tp, maha=maha)
             g = np.empty_like(z)
             for i, L in enumerate(free):
                 g[i] = (np.trace(second_moment(tp, tree, L)) / v[i] - tree.sizes[L] * d) / 2
-            Bi = np.linalg.inv(base)
-            Ew = second_moment(tp, tree, nL - 1, weights=w)
-            G = (Bi @ Ew @ Bi - J * Bi) / 2  # d log p / d base
-            g[n_free] = np.trace(G) * v[n_free]
-            g[n_free + 1] = ones @ G @ ones * v[n_free + 1]
+            g[n_free] = tr_g * v[n_free]  # d log p / d sig_a^2 = tr(G), d / d sig_s^2 = 1'G1
+            g[n_free + 1] = one_g * v[n_free + 1]
             g = 2 * g  # per log sd
             vp = v[:n_free + 1]  # inverse-gamma priors on the level and sig_a variances
             g[:n_free + 1] += -2 * (IG_A + 1) + 2 * IG_B / vp
@@ -226,20 +253,18 @@ class HierarchicalEM:
         """ECME M-step from item posteriors: Newton on the tree for the log-odds, the
         variance components by maximising the Laplace marginal likelihood, then the E-step of
         the Student-t weights and the class prior (MAP under Dirichlet(2))."""
-        C = expected_counts(self.enc, post).transpose(0, 2, 1)  # (J, true, given)
+        C = self.counts(post)
         cv, _ = self.covariances(s.sig, s.sig_a, s.sig_s, s.w, leaves=False)
         eta = s.eta
         for _ in range(NEWTON_PASSES):  # Newton passes on the whole tree (warm-started each EM step)
-            h, D, st = self.leaf_evidence(C, eta)
-            tp = self.tree_posterior(h, D, cv, st, s.sig_a, s.sig_s, s.w)
+            h, st = self.leaf_evidence(C, eta)
+            tp = self.tree_posterior(h, cv, st, s.sig_a, s.sig_s, s.w, moments=False)
             eta = eta + np.clip(tp.mean[-1].reshape(self.J, self.K, self.dk) - eta, -2.0, 2.0)
-        h, D, st = self.leaf_evidence(C, eta)
-        sig, sig_a, sig_s, at = self.fit_variances(h, D, st, s.sig, s.sig_a, s.sig_s, s.w)
+        h, st = self.leaf_evidence(C, eta)
+        sig, sig_a, sig_s, at = self.fit_variances(h, st, s.sig, s.sig_a, s.sig_s, s.w)
         w = s.w
         if self.nu is not None:  # E-step of the scale mixture: w_j = E[precision weight]
-            Ej = second_moment(at["tp"], self.tree, self.nL - 1, per_node=True)
-            maha = np.einsum("jab,ba->j", Ej, np.linalg.inv(at["base"]))
-            w = (self.nu + self.d) / (self.nu + maha)
+            w = (self.nu + self.d) / (self.nu + at["maha"])
         log_prior = np.log((post.sum(axis=0) + 1.0) / (post.shape[0] + self.K))
         return EMState(eta, sig, sig_a, sig_s, w, log_prior)
 
@@ -284,7 +309,8 @@ class HierarchicalEM:
 
     def approximation(self, s: EMState, post: np.ndarray) -> tuple[TreePosterior, list]:
         """The Gaussian approximation of the offsets at ``s`` and the prior covariances."""
-        C = expected_counts(self.enc, post).transpose(0, 2, 1)
-        h, D, st = self.leaf_evidence(C, s.eta)
+        h, st = self.leaf_evidence(self.counts(post), s.eta)
         cv, _ = self.covariances(s.sig, s.sig_a, s.sig_s, s.w)
-        return self.tree_posterior(h, D, cv, st, s.sig_a, s.sig_s, s.w), cv
+        leaf = leaf_solve(*st, s.w, s.sig_a, s.sig_s)
+        return gaussian_tree(h, self.dense_curvature(*st), self.tree, cv, self.prior_mean,
+                             self.prior_sd, leaf), cv

@@ -19,8 +19,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from insights.confidence._leaves import LeafLevel, LeafSolve
+
 __all__ = ["Hierarchy", "build_hierarchy", "off_diagonal", "log_confusion", "gaussian_tree",
-           "second_moment", "sample_tree", "LeafSolve", "leaf_solve"]
+           "second_moment", "sample_tree"]
 
 
 def off_diagonal(K: int) -> np.ndarray:
@@ -142,7 +144,10 @@ def _segment_sum(x: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
 class TreePosterior:
     """Gaussian marginals of every node (per level): means (G, d), covariances (G, d, d),
     the information from below (h, D), ``cross[L] = Cov(x_child, x_parent)`` and the log
-    marginal likelihood of the leaf evidence (``log_evidence``)."""
+    marginal likelihood of the leaf evidence (``log_evidence``). Solved with a
+    :class:`~insights.confidence._leaves.LeafLevel`, the leaves' ``cov``, ``D`` and ``cross``
+    are None and ``leaf_moments`` holds ``(tr E_j, 1'E_j 1)``, the two scalars of every leaf's
+    ``E_j = E[(x_j - x_p)(x_j - x_p)']`` (:func:`leaf_second_moment`)."""
 
     mean: list
     cov: list
@@ -150,81 +155,16 @@ class TreePosterior:
     D: list
     cross: list
     log_evidence: float
+    leaf_moments: tuple | None = None
 
 
 def _sym(a: np.ndarray) -> np.ndarray:
     return (a + np.swapaxes(a, -1, -2)) / 2
 
 
-@dataclass
-class LeafSolve:
-    """The leaf level's linear algebra, computed from its structure (:func:`leaf_solve`):
-    ``Pinv = (D_j + Sigma_j^{-1})^{-1}`` (J, d, d), ``logdet_m = log det(I + Sigma_j D_j)``
-    (J,) and ``Sinv = Sigma_j^{-1}`` (J, d, d)."""
-
-    Pinv: np.ndarray
-    logdet_m: np.ndarray
-    Sinv: np.ndarray
-    a2: float
-    s2: float
-    w: np.ndarray
-    beta: float
-
-    def times_sinv(self, X: np.ndarray) -> np.ndarray:
-        """``X_j Sigma_j^{-1} = (w_j / a^2) (X_j - beta (X_j 1) 1')`` for (J, d, d) ``X``
-        (no matrix product)."""
-        return ((self.w / self.a2)[:, None, None]
-                * (X - self.beta * X.sum(axis=2, keepdims=True)))
-
-    def cov_times(self, x: np.ndarray) -> np.ndarray:
-        """``Sigma_j x_j`` for (J, d) ``x``, from the structure."""
-        return (self.a2 * x + self.s2 * x.sum(axis=1, keepdims=True)) / self.w[:, None]
-
-
-def leaf_solve(n: np.ndarray, p_off: np.ndarray, w: np.ndarray, sig_a: float, sig_s: float
-               ) -> LeafSolve:
-    r"""The leaf level's inverses without a matrix inversion.
-
-    Leaf ``j``'s evidence precision is block diagonal, one multinomial Fisher information per
-    true class, :math:`D_j = \mathrm{blockdiag}_t\, n_{jt}(\mathrm{diag}(p_{jt}) - p_{jt}
-    p_{jt}')` (``p_off[j, t]``: the probabilities of the wrong answers, ``n[j, t]`` the
-    expected judgments of true class ``t``), and its prior covariance is :math:`\Sigma_j =
-    (\sigma_a^2 I + \sigma_s^2 \mathbf{1}\mathbf{1}')/w_j`. So :math:`P_j = D_j +
-    \Sigma_j^{-1}` is a block diagonal of diagonal-minus-rank-one blocks, minus a rank-one
-    term: Sherman-Morrison twice gives :math:`P_j^{-1}` and the matrix determinant lemma
-    :math:`\log\det P_j`, in :math:`O(d^2)` per leaf instead of :math:`O(d^3)` (and no
-    LAPACK call: batched inverses of many 20 x 20 matrices were most of the EM's time).
-    """
-    J, K, dk = p_off.shape
-    d = K * dk
-    a2, s2 = sig_a**2, sig_s**2
-    c = w / a2                                   # Sigma_j^{-1} = c_j (I - beta 11')
-    beta = s2 / (a2 + d * s2)
-    gam = c * beta
-    e = n[..., None] * p_off + c[:, None, None]  # (J, K, dk): the blocks' diagonals
-    q = p_off / e
-    kap = 1.0 - n * np.einsum("jtk,jtk->jt", p_off, q)
-    coef = n / kap
-    u = 1.0 / e + (coef * q.sum(axis=2))[..., None] * q   # blockdiag^{-1} 1
-    S = u.sum(axis=(1, 2))
-    den = 1.0 - gam * S
-    Pinv = np.zeros((J, d, d))
-    idx = np.arange(dk)
-    for t in range(K):
-        sl = slice(t * dk, (t + 1) * dk)
-        Pinv[:, sl, sl] = coef[:, t, None, None] * q[:, t, :, None] * q[:, t, None, :]
-        Pinv[:, t * dk + idx, t * dk + idx] += 1.0 / e[:, t]
-    uf = u.reshape(J, d)
-    Pinv += (gam / den)[:, None, None] * uf[:, :, None] * uf[:, None, :]
-    logdet_p = np.log(e).sum(axis=(1, 2)) + np.log(kap).sum(axis=1) + np.log(den)
-    logdet_sig = (d - 1) * np.log(a2) + np.log(a2 + d * s2) - d * np.log(w)
-    base_inv = (np.eye(d) - beta * np.ones((d, d))) / a2
-    return LeafSolve(Pinv, logdet_sig + logdet_p, base_inv[None] * w[:, None, None], a2, s2, w,
-                     beta)
-
-
 def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs: list,
-                  prior_mean: float, prior_sd: float, leaf: LeafSolve | None = None
+                  prior_mean: float, prior_sd: float,
+                  leaf: LeafSolve | LeafLevel | None = None, moments: bool = True
                   ) -> TreePosterior:
     """Exact Gaussian posterior of all node log-odds given Gaussian leaf evidence.
 
@@ -252,9 +192,15 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     covs : list of ndarray (d, d) or (G_L, d, d)
         ``covs[L]`` for ``L >= 1``: covariance of level ``L`` around its parent (one per
         node when 3-D, e.g. the annotators' scale-mixture covariances).
-    leaf : LeafSolve, optional
+    leaf : LeafSolve or LeafLevel, optional
         The leaf level's ``P^{-1}``, ``log det(I + Sigma D)`` and ``Sigma^{-1}`` when known
-        from its structure (:func:`leaf_solve`); computed by LAPACK otherwise.
+        from its structure (:func:`~insights.confidence._leaves.leaf_solve`); computed by
+        LAPACK otherwise. A :class:`~insights.confidence._leaves.LeafLevel` solves the leaf
+        level without any ``d x d`` matrix per leaf (``D_leaf`` unused): the leaves' means and
+        ``leaf_moments`` only, what the EM iterations need.
+    moments : bool
+        With a ``LeafLevel``: False skips ``leaf_moments`` (the means are all a Newton step
+        needs).
     """
     nL = len(tree.names)
     d = h_leaf.shape[-1]
@@ -265,7 +211,13 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     Sinvs = [None] * nL
     h[-1], D[-1] = h_leaf, D_leaf
     log_ev = 0.0
+    lean = leaf if isinstance(leaf, LeafLevel) else None
     for L in range(nL - 1, 0, -1):
+        if L == nL - 1 and lean is not None:
+            h[L - 1], D[L - 1], ll = lean.upward(h[L], tree.parents[L], tree.sizes[L - 1])
+            log_ev += ll
+            D[L] = None
+            continue
         Sig = covs[L]
         structured = L == nL - 1 and leaf is not None
         if structured:
@@ -295,9 +247,19 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     log_ev += float(-0.5 * np.linalg.slogdet(eye + prior_sd**2 * D[0])[1].sum()
                     + 0.5 * (b0 * m0).sum() - 0.5 * d * prior_mean**2 / prior_sd**2)
     mean, cov, cross = [m0], [S0], [None]
+    leaf_moments = None
     for L in range(1, nL):
-        Pinv, Sinv = Pinvs[L], Sinvs[L]
         par = tree.parents[L]
+        if L == nL - 1 and lean is not None:
+            one = tree.sizes[L - 1] == 1
+            m, tr_e, one_e = lean.downward(h[L], mean[L - 1] if one else mean[L - 1][par],
+                                           cov[L - 1] if one else cov[L - 1][par], moments)
+            mean.append(m)
+            cov.append(None)
+            cross.append(None)
+            leaf_moments = (tr_e, one_e) if moments else None
+            continue
+        Pinv, Sinv = Pinvs[L], Sinvs[L]
         B = leaf.times_sinv(Pinv) if L == nL - 1 and leaf is not None else Pinv @ Sinv
         if tree.sizes[L - 1] == 1:  # one parent: (G d, d) x (d, d) products, no gathers
             G = B.shape[0]
@@ -312,29 +274,20 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
         # not symmetrised there (the upper levels' are: they are parents)
         cov.append(cv if L == nL - 1 and leaf is not None else _sym(cv))
         cross.append(cr)
-    return TreePosterior(mean, cov, h, D, cross, log_ev)
+    return TreePosterior(mean, cov, h, D, cross, log_ev, leaf_moments)
 
 
-def second_moment(post: TreePosterior, tree: Hierarchy, L: int,
-                  per_node: bool = False, weights: np.ndarray | None = None) -> np.ndarray:
+def second_moment(post: TreePosterior, tree: Hierarchy, L: int) -> np.ndarray:
     """Sum over level ``L``'s nodes of ``E[(x_c - x_p)(x_c - x_p)']`` (d, d) under the
-    Gaussian posterior (the EM statistic of that level's covariance); ``per_node=True``
-    returns the (G, d, d) terms unsummed; ``weights`` (G,) gives the weighted sum, computed
-    by reductions without the per-node terms."""
+    Gaussian posterior (the EM statistic of that level's covariance; the leaf level's, from a
+    :class:`~insights.confidence._leaves.LeafLevel`, is summarised by ``leaf_moments``)."""
     par = tree.parents[L]
-    if weights is not None and not per_node:
-        w = np.asarray(weights, dtype=float)
-        diff = post.mean[L] - post.mean[L - 1][par]
-        w_par = np.bincount(par, weights=w, minlength=tree.sizes[L - 1])
-        cr = np.einsum("g,gab->ab", w, post.cross[L])
-        return ((diff * w[:, None]).T @ diff + np.einsum("g,gab->ab", w, post.cov[L])
-                + np.einsum("g,gab->ab", w_par, post.cov[L - 1]) - cr - cr.T)
     one = tree.sizes[L - 1] == 1  # one parent: broadcast, no gathers
     diff = post.mean[L] - (post.mean[L - 1][0] if one else post.mean[L - 1][par])
     cr = post.cross[L]
     E = (diff[:, :, None] * diff[:, None, :] + post.cov[L]
          + (post.cov[L - 1][0] if one else post.cov[L - 1][par]) - cr - np.swapaxes(cr, -1, -2))
-    return E if per_node else E.sum(axis=0)
+    return E.sum(axis=0)
 
 
 def sample_tree(post: TreePosterior, tree: Hierarchy, covs: list, n_draws: int,
