@@ -251,8 +251,9 @@ class HierarchicalEM:
 
     def m_step(self, post: np.ndarray, s: EMState) -> EMState:
         """ECME M-step from item posteriors: Newton on the tree for the log-odds, the
-        variance components by maximising the Laplace marginal likelihood, then the E-step of
-        the Student-t weights and the class prior (MAP under Dirichlet(2))."""
+        variance components by maximising the Laplace marginal likelihood, one more Newton
+        step under those (the variance step's last tree solve), then the E-step of the
+        Student-t weights and the class prior (MAP under Dirichlet(2))."""
         C = self.counts(post)
         cv, _ = self.covariances(s.sig, s.sig_a, s.sig_s, s.w, leaves=False)
         eta = s.eta
@@ -262,6 +263,9 @@ class HierarchicalEM:
             eta = eta + np.clip(tp.mean[-1].reshape(self.J, self.K, self.dk) - eta, -2.0, 2.0)
         h, st = self.leaf_evidence(C, eta)
         sig, sig_a, sig_s, at = self.fit_variances(h, st, s.sig, s.sig_a, s.sig_s, s.w)
+        # the variance step's final tree solve is a Newton step from eta under the new
+        # variance components: take it (one tree solve fewer than a Newton pass of its own)
+        eta = eta + np.clip(at["tp"].mean[-1].reshape(self.J, self.K, self.dk) - eta, -2.0, 2.0)
         w = s.w
         if self.nu is not None:  # E-step of the scale mixture: w_j = E[precision weight]
             w = (self.nu + self.d) / (self.nu + at["maha"])

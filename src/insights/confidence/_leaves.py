@@ -124,6 +124,7 @@ class LeafLevel:
                       - self.d * np.log(self.w))
         self.logdet_m = logdet_sig + logdet_p          # log det(I + Sigma_j D_j)
         self.v = self.d_times(self.u)                  # D u
+        self.v_flat = self.join(self.v)
 
     # ---- layout and products with the structured matrices (x: (dk, J, K)) -------------------
     def per_leaf(self, x: np.ndarray) -> np.ndarray:
@@ -162,10 +163,6 @@ class LeafLevel:
         y = x - self.beta * self.jk(x.sum(axis=0) @ self._ones)
         return self.cjk * y
 
-    def cov_times(self, x: np.ndarray) -> np.ndarray:
-        """``Sigma_j x_j`` for (J, d) ``x``."""
-        return (self.a2 * x + self.s2 * x.sum(axis=1, keepdims=True)) / self.w[:, None]
-
     # ---- the two passes of Gaussian belief propagation ---------------------------------------
     def upward(self, h: np.ndarray, parents: np.ndarray, n_parents: int
                ) -> tuple[np.ndarray, np.ndarray, float]:
@@ -177,14 +174,17 @@ class LeafLevel:
         """
         J, K, dk, d = self.J, self.K, self.dk, self.d
         hb = self.split(h)
-        a = self.join(hb - self.d_times(self.pinv_times(hb)))
-        log_ev = float(-0.5 * self.logdet_m.sum() + 0.5 * (h * self.cov_times(a)).sum())
+        a = hb - self.d_times(self.pinv_times(hb))
+        # h_j' Sigma_j a_j = (a^2 h_j'a_j + s^2 (1'h_j)(1'a_j)) / w_j
+        h_sig_a = (self.a2 * self.per_leaf(hb * a)
+                   + self.s2 * self.per_leaf(hb) * self.per_leaf(a)) / self.w
+        log_ev = float(-0.5 * self.logdet_m.sum() + 0.5 * h_sig_a.sum())
         diag = self.cjk - self.cjk**2 * self.ie                   # blockdiag c I - c^2 Q ...
         qs = self.q * (self.cjk * np.sqrt(self.kappa))            # ... minus its rank-one parts
-        vg = self.join(self.v) * np.sqrt(self.gamma)[:, None]
+        vg = self.v_flat * np.sqrt(self.gamma)[:, None]
         qt = qs.transpose(2, 0, 1)                                 # (K, dk, J)
         if n_parents == 1:
-            h_par = a.sum(axis=0, keepdims=True)
+            h_par = a.sum(axis=1).T.reshape(1, d)
             blk = qt @ qt.transpose(0, 2, 1)                       # (K, dk, dk) sums over J
             Dp = np.diag(diag.sum(axis=1).T.ravel()) - vg.T @ vg
             for t in range(K):
@@ -192,7 +192,7 @@ class LeafLevel:
             Dp = Dp[None]
         else:
             ind = _indicator(parents, n_parents)
-            h_par = np.asarray(ind @ a)
+            h_par = np.asarray(ind @ self.join(a))
             blocks = (qs[:, None] * qs[None, :]).transpose(2, 3, 0, 1)   # (J, K, dk, dk)
             blk = np.asarray(ind @ blocks.reshape(J, -1)).reshape(n_parents, K, dk, dk)
             Dp = -np.asarray(ind @ (vg[:, :, None] * vg[:, None, :]).reshape(J, -1)).reshape(
@@ -223,10 +223,12 @@ class LeafLevel:
             ``tr E_j`` and ``1' E_j 1`` with ``E_j = E[(x_j - x_p)(x_j - x_p)']``.
         """
         K, dk = self.K, self.dk
-        mean = self.join(self.pinv_times(self.split(h) + self.sinv_times(self.split(m_par))))
+        mp = self.split(m_par)
+        mean_l = self.pinv_times(self.split(h) + self.sinv_times(mp))
+        mean = self.join(mean_l)
         if not moments:
             return mean, None, None
-        diff = mean - m_par
+        diff = mean_l - mp
         g, u, q, S = self.gamma, self.u, self.q, self.S
         # tr P^{-1} and 1'P^{-1}1
         uu = self.per_leaf(u * u)
@@ -244,11 +246,11 @@ class LeafLevel:
         if G == 1:  # S_tt y_jt as K products (dk, dk) x (dk, J)
             def s_times(y):
                 return (blocks[0] @ y.transpose(2, 0, 1)).transpose(1, 2, 0)
-            Sv = self.split(self.join(self.v) @ S_par[0])
+            Sv = self.split(self.v_flat @ S_par[0])
         else:
             def s_times(y):
                 return (blocks @ y.transpose(1, 2, 0)[..., None])[..., 0].transpose(2, 0, 1)
-            Sv = self.split((S_par @ self.join(self.v)[..., None])[..., 0])
+            Sv = self.split((S_par @ self.v_flat[..., None])[..., 0])
         Sq = s_times(q)
         # tr(S R^2) per block: R^2 = diag(f^2) - r (fq q' + q fq') + r^2 |q|^2 q q'
         tr_SR2 = ((diagS * f**2).sum(axis=0) - 2 * r * (f * q * Sq).sum(axis=0)
@@ -257,8 +259,8 @@ class LeafLevel:
         vSRu = self.per_leaf(Sv * Ru)
         tr_MSM = tr_SR2 + 2 * g * vSRu + g**2 * uu * vSv
         one_MSM = (1.0 + g * S) ** 2 * vSv                             # M'1 = (1 + gamma S) v
-        tr_E = (diff**2).sum(axis=1) + tr_pinv + tr_MSM
-        one_E = diff.sum(axis=1) ** 2 + one_pinv + one_MSM
+        tr_E = self.per_leaf(diff**2) + tr_pinv + tr_MSM
+        one_E = self.per_leaf(diff) ** 2 + one_pinv + one_MSM
         return mean, tr_E, one_E
 
     def solve(self) -> LeafSolve:
