@@ -19,8 +19,8 @@ counted):
 * ``encode``: :func:`insights.scale.encode_parquet` (DuckDB ``memory_limit`` ``--duckdb-mem``);
 * ``stream``: :class:`insights.scale.StreamingDawidSkene` on the encoded directory with
   ``max_iter=--iters`` (the timing per EM pass is what scales; a full fit is about
-  ``n_iter`` passes, reported from the 1e7 run's own convergence if ``--converge``), plus the
-  start pass and the posterior-writing pass;
+  ``n_iter`` passes: run with a large ``--iters`` to see it), plus the start pass and the
+  posterior-writing pass;
 * ``memory``: :class:`insights.reliability.DawidSkene` on the same data read into pandas
   (``--in-memory``), for comparison;
 * ``spark``: :class:`insights.scale.SparkDawidSkene` in ``local[2]`` on the Parquet files.
@@ -157,7 +157,7 @@ def stage(args: argparse.Namespace) -> dict:
 
         labels = pd.read_parquet(args.data)
         t1 = time.perf_counter()
-        m = DawidSkene(max_iter=args.iters, acceleration=None).fit(labels)
+        m = DawidSkene(max_iter=args.iters).fit(labels)
         return {"read_s": t1 - t0, "fit_s": time.perf_counter() - t1, "n_iter": m.n_iter_,
                 "converged": m.converged_, "peak_mb": _peak_mb()}
     if args.stage == "spark":

@@ -55,10 +55,12 @@ def spark():
     session.stop()
 
 
-def test_matches_dawid_skene_simulated(spark, simulated):
+@pytest.mark.parametrize("acceleration", ["squarem", None])
+def test_matches_dawid_skene_simulated(spark, simulated, acceleration):
     labels, gold = simulated
-    ref = DawidSkene(acceleration=None).fit(labels, gold=gold)
-    model = SparkDawidSkene().fit(spark.createDataFrame(labels), gold=gold)
+    ref = DawidSkene(acceleration=acceleration).fit(labels, gold=gold)
+    model = SparkDawidSkene(acceleration=acceleration).fit(spark.createDataFrame(labels),
+                                                           gold=gold)
     assert model.n_items_ == labels["item_id"].nunique()
     assert model.n_judgments_ == len(labels)
     assert_same_fit(model, ref)
@@ -66,7 +68,7 @@ def test_matches_dawid_skene_simulated(spark, simulated):
 
 def test_matches_dawid_skene_real(spark):
     labels, gold = load_shared("snow_rte")
-    ref = DawidSkene(acceleration=None).fit(labels, gold=gold)
+    ref = DawidSkene().fit(labels, gold=gold)
     model = SparkDawidSkene(n_partitions=4).fit(spark.createDataFrame(labels),
                                                  gold=spark.createDataFrame(gold))
     assert_same_fit(model, ref)

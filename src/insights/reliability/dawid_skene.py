@@ -15,6 +15,8 @@ order. No pandas inside the loop; float64 throughout.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,7 +28,20 @@ from insights.data import Encoded
 from insights.reliability._base import Aggregator
 from insights.reliability.em import LOG_FLOOR, ItemBlocks, safe_log, squarem
 
-__all__ = ["DawidSkene", "OneCoinDawidSkene"]
+__all__ = ["DawidSkene", "OneCoinDawidSkene", "EMRun"]
+
+
+@dataclass
+class EMRun:
+    """The result of :meth:`DawidSkene.run_em`: the final confusion matrices (J, K, K) and
+    class prior (K,), the E-steps taken after the start, whether the stopping rule was met and
+    the log-likelihood at every E-step."""
+
+    conf: np.ndarray
+    prior: np.ndarray
+    n_iter: int
+    converged: bool
+    history: list = field(default_factory=list)
 
 
 class _ConfusionEM(Aggregator):
@@ -59,32 +74,42 @@ class _ConfusionEM(Aggregator):
         return tot / tot.sum()
 
     def _fit_encoded(self, enc: Encoded) -> np.ndarray:
+        with ItemBlocks(enc, n_jobs=self.n_jobs) as blocks:
+            run = self.run_em(blocks.step, enc.n_judgments, enc.n_annotators, enc.n_classes)
+            post = blocks.posteriors()
+        return self._finish(enc, run.n_iter, run.converged, run.history, run.conf, run.prior,
+                            post)
+
+    def run_em(self, e_pass: Callable, n_judgments: int, n_annotators: int, n_classes: int
+               ) -> EMRun:
+        """The EM iteration (plain, or accelerated by SQUAREM as ``acceleration`` says) over
+        any E-step: ``e_pass(log_conf, log_prior) -> (C, post_sum, log_lik)`` runs the E-step
+        on all the data (``None, None``: the soft-majority start) and returns the M-step's
+        statistics (public: the in-memory fit, the streamed and the Spark fits share it, so
+        the three give the same numbers). The last call of ``e_pass`` is at the returned
+        parameters (its posteriors are the fit's); ``n_iter`` counts the E-steps after the
+        start."""
         if getattr(self, "acceleration", None) == "squarem":
-            return self._fit_squarem(enc)
-        n = enc.n_judgments
+            return self._run_squarem(e_pass, n_judgments, n_annotators, n_classes)
         history: list[float] = []
         converged = False
         it = 0
         conf = prior = None
-        with ItemBlocks(enc, n_jobs=self.n_jobs) as blocks:
-            C, post_sum, _ = blocks.step(None, None)
-            for it in range(1, self.max_iter + 1):
-                conf = self.m_step(C)
-                prior = self.prior_step(post_sum)
-                C, post_sum, log_lik = blocks.step(safe_log(conf), safe_log(prior))
-                history.append(log_lik)
-                if it > 1 and abs(history[-1] - history[-2]) < self.tol * n:
-                    converged = True
-                    break
-            post = blocks.posteriors()
-        return self._finish(enc, it, converged, history, conf, prior, post)
+        C, post_sum, _ = e_pass(None, None)
+        for it in range(1, self.max_iter + 1):
+            conf = self.m_step(C)
+            prior = self.prior_step(post_sum)
+            C, post_sum, log_lik = e_pass(safe_log(conf), safe_log(prior))
+            history.append(log_lik)
+            if it > 1 and abs(history[-1] - history[-2]) < self.tol * n_judgments:
+                converged = True
+                break
+        return EMRun(conf, prior, it, converged, history)
 
-    def _fit_squarem(self, enc: Encoded) -> np.ndarray:
+    def _run_squarem(self, e_pass: Callable, n: int, J: int, K: int) -> EMRun:
         """The same EM map accelerated with SQUAREM (:func:`~insights.reliability.em.squarem`)
         on the log parameters (log confusion cells, log class prior): the fixed points are
-        the plain iteration's, ``n_iter_`` counts EM steps (E-steps over the data)."""
-        n = enc.n_judgments
-        J, K = enc.n_annotators, enc.n_classes
+        the plain iteration's, ``n_iter`` counts EM steps (E-steps over the data)."""
         cut = J * K * K
         floor = float(np.log(LOG_FLOOR))
 
@@ -112,29 +137,27 @@ class _ConfusionEM(Aggregator):
 
         history: list[float] = []  # the log-likelihood at every E-step, in order
 
-        with ItemBlocks(enc, n_jobs=self.n_jobs) as blocks:
-            def step(theta):
-                C, post_sum, log_lik = blocks.step(*unpack(theta))
-                history.append(log_lik)
-                return from_m_step(C, post_sum), log_lik
+        def step(theta):
+            C, post_sum, log_lik = e_pass(*unpack(theta))
+            history.append(log_lik)
+            return from_m_step(C, post_sum), log_lik
 
-            theta0 = from_m_step(*blocks.step(None, None)[:2])
-            tol_n = self.tol * n
-            res = squarem(step, theta0, max_evals=self.max_iter,
-                          converged=lambda ll0, ll1, th1, th2: abs(ll1 - ll0) < tol_n,
-                          project=project, check_objective=True)
-            it, last = res.n_evals, res.last
-            if not res.converged and it < self.max_iter:  # one more E-step, at the iterate
-                last = res.theta
-                history.append(blocks.step(*unpack(last))[2])
-                it += 1
-            # else: the parameters of the last E-step run, with its posteriors
-            post = blocks.posteriors()
+        theta0 = from_m_step(*e_pass(None, None)[:2])
+        tol_n = self.tol * n
+        res = squarem(step, theta0, max_evals=self.max_iter,
+                      converged=lambda ll0, ll1, th1, th2: abs(ll1 - ll0) < tol_n,
+                      project=project, check_objective=True)
+        it, last = res.n_evals, res.last
+        if not res.converged and it < self.max_iter:  # one more E-step, at the iterate
+            last = res.theta
+            history.append(e_pass(*unpack(last))[2])
+            it += 1
+        # else: the parameters of the last E-step run, with its posteriors
         if id(last) in exact:
             conf, prior = exact[id(last)][1:]
         else:
             conf, prior = (np.exp(x) for x in unpack(last))
-        return self._finish(enc, it, res.converged, history, conf, prior, post)
+        return EMRun(conf, prior, it, res.converged, history)
 
     def _finish(self, enc, it, converged, history, conf, prior, post) -> np.ndarray:
         self.n_iter_ = it

@@ -12,13 +12,14 @@ on any partition of the items into chunks (a Parquet stream, Spark partitions):
 
 The per-chunk pass is the in-memory estimator's own (:func:`insights.reliability.em.em_pass`,
 which DawidSkene runs on its item blocks) and the M-step is ``DawidSkene.m_step``/``prior_step``;
-so, up to the order of floating-point summation, the chunked EM follows exactly the in-memory
-iterates.
+and the iteration (plain or SQUAREM) is ``DawidSkene.run_em``; so, up to the order of
+floating-point summation, the chunked EM follows exactly the in-memory iterates.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ import pandas as pd
 
 from insights.data import Encoded
 from insights.reliability import ConvergenceWarning
-from insights.reliability.dawid_skene import DawidSkene
+from insights.reliability.dawid_skene import DawidSkene, EMRun
 from insights.reliability.em import em_pass, safe_log
 
 __all__ = ["ChunkStats", "chunk_encoded", "chunk_stats", "Driver"]
@@ -93,48 +94,49 @@ def chunk_stats(enc: Encoded, log_conf: np.ndarray | None, log_prior: np.ndarray
 
 
 class Driver:
-    """Driver side of the chunked EM: M-step, stopping rule and history.
+    """Driver side of the chunked EM: the iteration, stopping rule and history.
 
-    Parameters are those of :class:`~insights.reliability.DawidSkene`, whose ``m_step`` and
-    ``prior_step`` are called here (the M-step code is shared, not re-implemented).
+    Parameters are those of :class:`~insights.reliability.DawidSkene`, whose
+    :meth:`~insights.reliability.DawidSkene.run_em` runs the iteration here (plain or
+    SQUAREM-accelerated, with the same M-step and stopping rule: shared, not re-implemented)
+    over the chunked E-step.
     """
 
-    def __init__(self, max_iter: int, tol: float, alpha: float, shrinkage: float):
-        self.model = DawidSkene(max_iter=max_iter, tol=tol, alpha=alpha, shrinkage=shrinkage)
-        self.history: list[float] = []
-        self.conf: np.ndarray | None = None
-        self.prior: np.ndarray | None = None
-        self.converged = False
+    def __init__(self, max_iter: int, tol: float, alpha: float, shrinkage: float,
+                 acceleration: str | None = "squarem"):
+        self.model = DawidSkene(max_iter=max_iter, tol=tol, alpha=alpha, shrinkage=shrinkage,
+                                acceleration=acceleration)
+        self.model._validate_params()
+        self.result: EMRun | None = None
+        self.last: ChunkStats | None = None
 
-    def m_step(self, stats: ChunkStats) -> tuple[np.ndarray, np.ndarray]:
-        """New parameters from summed statistics; returns ``(log_conf, log_prior)``."""
-        self.conf = self.model.m_step(stats.counts)
-        self.prior = self.model.prior_step(stats.post_sum)
-        return safe_log(self.conf), safe_log(self.prior)
+    def run(self, e_pass: Callable[[tuple | None], ChunkStats], n_judgments: int,
+            n_annotators: int, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+        """Run EM with ``e_pass(params) -> ChunkStats`` over all the chunks (``params`` is
+        ``(log_conf, log_prior)``, or None for the soft-majority start); returns the final
+        ``(log_conf, log_prior)``. ``last`` keeps the statistics of the last pass."""
+        def stats(log_conf, log_prior):
+            self.last = e_pass(None if log_conf is None else (log_conf, log_prior))
+            return self.last.counts, self.last.post_sum, self.last.log_lik
 
-    def record(self, stats: ChunkStats) -> bool:
-        """Record an E-step's log-likelihood; True when EM has converged (DawidSkene's rule:
-        ``|Δ log L| < tol * n_judgments``)."""
-        self.history.append(stats.log_lik)
-        if len(self.history) > 1 and (abs(self.history[-1] - self.history[-2])
-                                      < self.model.tol * stats.n_judgments):
-            self.converged = True
-        return self.converged
+        self.result = self.model.run_em(stats, n_judgments, n_annotators, n_classes)
+        return safe_log(self.result.conf), safe_log(self.result.prior)
 
     def set_results(self, est) -> None:
         """The fitted attributes of a chunked estimator (``est.classes_`` and
         ``est.annotator_ids_`` already set): ``confusions_``, ``priors_``, ``accuracies_``,
         ``n_iter_``, ``converged_``, ``log_likelihood_``; warns when EM did not converge."""
-        est.confusions_ = self.conf
-        est.priors_ = pd.Series(self.prior, index=pd.Index(est.classes_, name="class"),
+        r = self.result
+        est.confusions_ = r.conf
+        est.priors_ = pd.Series(r.prior, index=pd.Index(est.classes_, name="class"),
                                 name="prior")
-        est.accuracies_ = pd.Series(np.einsum("t,jtt->j", self.prior, self.conf),
+        est.accuracies_ = pd.Series(np.einsum("t,jtt->j", r.prior, r.conf),
                                     index=pd.Index(est.annotator_ids_, name="annotator_id"),
                                     name="accuracy")
-        est.n_iter_ = len(self.history)
-        est.converged_ = self.converged
-        est.log_likelihood_ = self.history
-        if not self.converged:
+        est.n_iter_ = r.n_iter
+        est.converged_ = r.converged
+        est.log_likelihood_ = r.history
+        if not r.converged:
             warnings.warn(f"{type(est).__name__} did not converge in {est.n_iter_} iterations "
                           f"(tol={self.model.tol}); increase max_iter or tol",
                           ConvergenceWarning, stacklevel=3)

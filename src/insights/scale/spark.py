@@ -118,8 +118,9 @@ class SparkDawidSkene(BaseEstimator):
 
     Parameters
     ----------
-    max_iter, tol, alpha, shrinkage
-        As in :class:`~insights.reliability.DawidSkene`.
+    max_iter, tol, alpha, shrinkage, acceleration
+        As in :class:`~insights.reliability.DawidSkene` (``acceleration="squarem"``, the
+        default, needs fewer Spark jobs; ``None`` is plain EM).
     n_partitions : int, optional
         Item partitions (default ``spark.sql.shuffle.partitions``).
 
@@ -136,7 +137,7 @@ class SparkDawidSkene(BaseEstimator):
         ``item_id``, one column per class, ``label`` (lazy: evaluated by the caller's
         actions, from the final parameters).
     timings_ : dict
-        ``encode_s``, ``iter_s`` (per EM pass, including the soft-majority pass).
+        ``encode_s``, ``iter_s`` (per Spark job: the soft-majority start, then every E-step).
 
     References
     ----------
@@ -144,11 +145,13 @@ class SparkDawidSkene(BaseEstimator):
     """
 
     def __init__(self, max_iter: int = 100, tol: float = 1e-6, alpha: float = 0.01,
-                 shrinkage: float = 0.5, n_partitions: int | None = None):
+                 shrinkage: float = 0.5, acceleration: str | None = "squarem",
+                 n_partitions: int | None = None):
         self.max_iter = max_iter
         self.tol = tol
         self.alpha = alpha
         self.shrinkage = shrinkage
+        self.acceleration = acceleration
         self.n_partitions = n_partitions
 
     def fit(self, df, gold=None, classes: Sequence[str] | None = None, *,
@@ -229,21 +232,20 @@ class SparkDawidSkene(BaseEstimator):
                .cache())  # materialised by the first EM pass
         encode_s = time.perf_counter() - t0
 
-        driver = Driver(self.max_iter, self.tol, self.alpha, self.shrinkage)
+        driver = Driver(self.max_iter, self.tol, self.alpha, self.shrinkage, self.acceleration)
         iter_s: list[float] = []
-        try:
+
+        def e_pass(params):  # one Spark job over the judgments (None: the majority start)
             t = time.perf_counter()
-            stats = self._pass(enc, J, K, None)
+            stats = self._pass(enc, J, K, params)
             iter_s.append(time.perf_counter() - t)
-            for _ in range(self.max_iter):
-                t = time.perf_counter()
-                log_conf, log_prior = driver.m_step(stats)
-                stats = self._pass(enc, J, K, (log_conf, log_prior))
-                iter_s.append(time.perf_counter() - t)
-                if driver.record(stats):
-                    break
+            return stats
+
+        try:
+            log_conf, log_prior = driver.run(e_pass, n_judgments, J, K)
         finally:
             enc.unpersist()
+        stats = driver.last
         if stats.n_judgments != n_judgments:  # e.g. annotator ids that are null
             raise SchemaError(f"labels DataFrame: EM used {stats.n_judgments} of "
                               f"{n_judgments} judgments (null item or annotator ids?)")

@@ -318,8 +318,9 @@ class StreamingDawidSkene(BaseEstimator):
 
     Parameters
     ----------
-    max_iter, tol, alpha, shrinkage
-        As in :class:`~insights.reliability.DawidSkene`.
+    max_iter, tol, alpha, shrinkage, acceleration
+        As in :class:`~insights.reliability.DawidSkene` (``acceleration="squarem"``, the
+        default, needs fewer passes over the data; ``None`` is plain EM).
     chunk_rows : int, default 2_000_000
         Judgments read per chunk (a chunk is extended to end on an item boundary).
     memory_limit : str, default "2GB"
@@ -341,7 +342,8 @@ class StreamingDawidSkene(BaseEstimator):
         class on exact ties), items in sorted-id order.
     encoded_ : EncodedParquet
     timings_ : dict
-        ``encode_s`` (0 if given an encoded directory), ``iter_s`` (per EM pass),
+        ``encode_s`` (0 if given an encoded directory), ``iter_s`` (per pass: the start,
+        then every E-step),
         ``write_s`` (posterior pass).
 
     Examples
@@ -352,12 +354,13 @@ class StreamingDawidSkene(BaseEstimator):
     """
 
     def __init__(self, max_iter: int = 100, tol: float = 1e-6, alpha: float = 0.01,
-                 shrinkage: float = 0.5, chunk_rows: int = 2_000_000,
-                 memory_limit: str = "2GB"):
+                 shrinkage: float = 0.5, acceleration: str | None = "squarem",
+                 chunk_rows: int = 2_000_000, memory_limit: str = "2GB"):
         self.max_iter = max_iter
         self.tol = tol
         self.alpha = alpha
         self.shrinkage = shrinkage
+        self.acceleration = acceleration
         self.chunk_rows = chunk_rows
         self.memory_limit = memory_limit
 
@@ -401,18 +404,17 @@ class StreamingDawidSkene(BaseEstimator):
         self.n_items_, self.n_judgments_ = enc.n_items, enc.n_judgments
         gold_mm = np.load(enc.gold, mmap_mode="r") if enc.has_gold else None
 
-        driver = Driver(self.max_iter, self.tol, self.alpha, self.shrinkage)
+        driver = Driver(self.max_iter, self.tol, self.alpha, self.shrinkage, self.acceleration)
         iter_s: list[float] = []
-        t = time.perf_counter()
-        stats = self._pass(enc, gold_mm, None, None)  # soft-majority start
-        iter_s.append(time.perf_counter() - t)
-        for _ in range(self.max_iter):
+
+        def e_pass(params):  # one pass over the judgments (None: the soft-majority start)
             t = time.perf_counter()
-            log_conf, log_prior = driver.m_step(stats)
-            stats = self._pass(enc, gold_mm, log_conf, log_prior)
+            stats = self._pass(enc, gold_mm, *(params or (None, None)))
             iter_s.append(time.perf_counter() - t)
-            if driver.record(stats):
-                break
+            return stats
+
+        log_conf, log_prior = driver.run(e_pass, enc.n_judgments, enc.n_annotators,
+                                         len(enc.classes))
         t = time.perf_counter()
         path = Path(posteriors_path) if posteriors_path else enc.path / "posteriors.parquet"
         self._pass(enc, gold_mm, log_conf, log_prior, write_to=path)
