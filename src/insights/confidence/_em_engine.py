@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from insights.confidence._leaves import LeafLevel, block_times, leaf_solve
+from insights.confidence._leaves import LeafLevel, curvature_times, leaf_solve
 from insights.confidence._tree import (
     Hierarchy,
     TreePosterior,
@@ -160,7 +160,8 @@ class HierarchicalEM:
         z = np.exp(eta - m)
         p_off = z / (np.exp(-m) + z.sum(axis=2, keepdims=True))
         g = c_off - n[..., None] * p_off
-        h = (g + block_times(n, p_off, eta)).reshape(self.J, self.d)
+        Deta = curvature_times(n, p_off.transpose(2, 0, 1), eta.transpose(2, 0, 1))
+        h = (g + Deta.transpose(1, 2, 0)).reshape(self.J, self.d)
         return h, (n, p_off)
 
     def dense_curvature(self, n: np.ndarray, p_off: np.ndarray) -> np.ndarray:

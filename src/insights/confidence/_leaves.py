@@ -40,12 +40,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["LeafLevel", "LeafSolve", "leaf_solve", "block_times"]
+__all__ = ["LeafLevel", "LeafSolve", "leaf_solve", "curvature_times"]
 
 
-def block_times(n: np.ndarray, p_off: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``D_j x_j`` for the block-diagonal multinomial curvature, ``x`` (J, K, dk)."""
-    return n[..., None] * (p_off * x - p_off * np.einsum("jtk,jtk->jt", p_off, x)[..., None])
+def curvature_times(n: np.ndarray, p: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``D_j x_j`` for the block-diagonal multinomial curvature, with ``p`` and ``x`` laid out
+    (K-1, J, K) -- the wrong answers first (:class:`LeafLevel`'s layout) -- and ``n`` (J, K)."""
+    px = p * x
+    return n * (px - p * px.sum(axis=0))
 
 
 def _indicator(parents: np.ndarray, n_parents: int) -> sp.csr_matrix:
@@ -147,8 +149,7 @@ class LeafLevel:
 
     def d_times(self, x: np.ndarray) -> np.ndarray:
         """``D_j x_j``."""
-        px = self.p * x
-        return self.n * (px - self.p * px.sum(axis=0))
+        return curvature_times(self.n, self.p, x)
 
     def q_times(self, x: np.ndarray) -> np.ndarray:
         """``Q_j x_j``."""

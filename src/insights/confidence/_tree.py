@@ -147,7 +147,7 @@ class TreePosterior:
     marginal likelihood of the leaf evidence (``log_evidence``). Solved with a
     :class:`~insights.confidence._leaves.LeafLevel`, the leaves' ``cov``, ``D`` and ``cross``
     are None and ``leaf_moments`` holds ``(tr E_j, 1'E_j 1)``, the two scalars of every leaf's
-    ``E_j = E[(x_j - x_p)(x_j - x_p)']`` (:func:`leaf_second_moment`)."""
+    ``E_j = E[(x_j - x_p)(x_j - x_p)']`` (all the EM needs of the leaves' second moments)."""
 
     mean: list
     cov: list
