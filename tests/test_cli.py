@@ -105,6 +105,28 @@ def test_module_entry_point_exit_status(tmp_path):
     assert proc.returncode == 1 and "no such file" in proc.stderr
 
 
+def test_fresh_process_allocators_and_the_users_choice():
+    """A command's process uses 4 KiB pages (no huge-page arenas) unless the user chose."""
+    code = ("from insights.cli import configure_allocators as c; applied = c(); "
+            "import numpy, pyarrow; print(applied, pyarrow.default_memory_pool().backend_name, "
+            "numpy._core.multiarray._get_madvise_hugepage())")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ARROW_DEFAULT_MEMORY_POOL", "NUMPY_MADVISE_HUGEPAGE")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    assert out == ["True", "system", "False"]
+    env["NUMPY_MADVISE_HUGEPAGE"] = "1"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    assert out == ["True", "system", "True"]
+
+
+def test_allocators_left_alone_once_numpy_is_imported():
+    from insights.cli import configure_allocators
+
+    assert configure_allocators() is False  # this test process imported numpy first
+
+
 def test_trends_findings_table(tmp_path):
     sim_dir = tmp_path / "default"
     assert main(["simulate", "--seed", "1", "--out", str(sim_dir)]) == 0
