@@ -62,10 +62,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    from insights import _io, reliability
+    import importlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    from insights import _io
 
     out = out_path(args.out, inputs=(args.labels, args.gold))
-    ds = load_args(args, args.labels, gold=args.gold)
+    with ThreadPoolExecutor(1) as pool:
+        # the models' imports (scikit-learn, SciPy: a second or two of Python) run while the
+        # data loads, which is mostly Arrow and numpy work without the GIL
+        models = pool.submit(importlib.import_module, "insights.reliability")
+        ds = load_args(args, args.labels, gold=args.gold)
+        reliability = models.result()
     method = args.method or reliability.RECOMMENDED
     model = reliability.make_aggregator(method).fit(ds)  # a Dataset brings gold and teams
     if getattr(model, "reason_", None):
