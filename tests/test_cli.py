@@ -81,6 +81,18 @@ def test_aggregate_default_says_which_model_and_why(sim_dir, tmp_path, capsys):
     assert any(line.endswith(f"inferred by {chosen}") for line in err)
 
 
+def test_aggregate_verbose_logs_each_phase_with_its_time(sim_dir, tmp_path):
+    out = tmp_path / "agg.parquet"
+    proc = subprocess.run([sys.executable, "-m", "insights", "aggregate", str(sim_dir), "--out",
+                           str(out), "--method", "dawid-skene", "-v"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    logged = [line for line in proc.stderr.splitlines() if " insights." in line]
+    for phase in ("read labels", "validated and encoded labels", "fitted dawid-skene",
+                  "wrote "):
+        assert any(phase in line and line.endswith(" s") for line in logged), logged
+
+
 def test_aggregate_parquet_and_unknown_method(sim_dir, tmp_path, capsys):
     assert main(["aggregate", str(sim_dir), "--out", str(tmp_path / "a.parquet")]) == 0
     assert len(pd.read_parquet(tmp_path / "a.parquet")) > 0

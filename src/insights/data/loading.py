@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,6 +28,8 @@ from insights.data.repeats import RepeatStats, check_duplicates, check_policy
 from insights.data.validation import LabelCodes, check_required, validate_arrow
 
 __all__ = ["load", "read_table"]
+
+logger = logging.getLogger(__name__)
 
 
 def read_table(path: str | Path, kind: str, *, label_set: Sequence[str] | None = None,
@@ -231,7 +235,10 @@ def load(
     for kind, p in paths.items():
         if kind == "labels" and query is not None:
             continue
+        t0 = time.perf_counter()
         raw[kind], _ = read_raw(p, kind, columns=columns, encoding=encoding)
+        logger.info("read %s: %s rows in %.2f s", Path(p).name, f"{raw[kind].num_rows:,}",
+                    time.perf_counter() - t0)
     if query is not None:
         import duckdb
 
@@ -257,11 +264,14 @@ def load(
     for kind in ("labels", "gold", "annotators", "items"):
         if kind not in raw:
             continue
+        t0 = time.perf_counter()
         tables[kind], c = validate_arrow(
             raw[kind], kind, source=source_name[kind], names=names,
             label_set=label_set if kind in ("labels", "gold") else None,
             label_set_origin=label_set_origin, repeats=repeats, date_format=date_format,
             stacklevel=3, duplicates=duplicates)
+        logger.info("validated and encoded %s: %s rows in %.2f s", source_name[kind],
+                    f"{len(tables[kind]):,}", time.perf_counter() - t0)
         raw[kind] = None  # free the Arrow copy
         if kind == "labels":
             codes = c
