@@ -22,7 +22,7 @@ class CommandError(Exception):
     """A failure to report on stderr as one line (exit status 1)."""
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+def configure_logging(level: int = logging.DEBUG) -> None:
     """Log ``insights.*`` at ``level`` to stderr, each line with a millisecond timestamp
     (``-v`` of a command; idempotent)."""
     log = logging.getLogger("insights")

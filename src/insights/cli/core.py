@@ -80,7 +80,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     if args.verbose:
         configure_logging()
     out = out_path(args.out, inputs=(args.labels, args.gold))
-    logger.info("aggregate %s -> %s", args.labels, out)
+    logger.debug("aggregate %s -> %s", args.labels, out)
     with ThreadPoolExecutor(1) as pool:
         # the models' imports (scikit-learn, SciPy: a second or two of Python) run while the
         # data loads, which is mostly Arrow and numpy work without the GIL
@@ -90,7 +90,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     method = args.method or reliability.RECOMMENDED
     t0 = time.perf_counter()
     model = reliability.make_aggregator(method).fit(ds)  # a Dataset brings gold and teams
-    logger.info("fitted %s in %.2f s", method, time.perf_counter() - t0)
+    logger.debug("fitted %s in %.2f s", method, time.perf_counter() - t0)
     if getattr(model, "reason_", None):
         print(f"{method}: {model.reason_}", file=sys.stderr)
         method = model.chosen_
@@ -101,7 +101,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     table["model"] = method  # the model that made the labels (auto's choice)
     t0 = time.perf_counter()
     _io.write_table(table, out)
-    logger.info("wrote %s: %s rows in %.2f s", out, f"{len(table):,}", time.perf_counter() - t0)
+    logger.debug("wrote %s: %s rows in %.2f s", out, f"{len(table):,}", time.perf_counter() - t0)
     n_gold = int(table["from_gold"].sum())
     print(f"{n_gold:,} of {len(table):,} items took their label from gold (from_gold column); "
           f"the other labels are inferred by {method}", file=sys.stderr)

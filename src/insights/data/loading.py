@@ -237,7 +237,7 @@ def load(
             continue
         t0 = time.perf_counter()
         raw[kind], _ = read_raw(p, kind, columns=columns, encoding=encoding)
-        logger.info("read %s: %s rows in %.2f s", Path(p).name, f"{raw[kind].num_rows:,}",
+        logger.debug("read %s: %s rows in %.2f s", Path(p).name, f"{raw[kind].num_rows:,}",
                     time.perf_counter() - t0)
     if query is not None:
         import duckdb
@@ -270,7 +270,7 @@ def load(
             label_set=label_set if kind in ("labels", "gold") else None,
             label_set_origin=label_set_origin, repeats=repeats, date_format=date_format,
             stacklevel=3, duplicates=duplicates)
-        logger.info("validated and encoded %s: %s rows in %.2f s", source_name[kind],
+        logger.debug("validated and encoded %s: %s rows in %.2f s", source_name[kind],
                     f"{len(tables[kind]):,}", time.perf_counter() - t0)
         raw[kind] = None  # free the Arrow copy
         if kind == "labels":
