@@ -145,9 +145,10 @@ def _prepared_encoding(codes: LabelCodes, classes: Sequence[str], gold: pd.DataF
                        ) -> Encoded:
     classes = np.asarray([str(c) for c in classes], dtype=object)
     lab_map = pd.Index(classes).get_indexer(codes.label_values).astype(np.int32)
-    return Encoded(item_ids=codes.item_ids, annotator_ids=codes.annotator_ids, classes=classes,
-                   item=codes.item, annotator=codes.annotator, label=lab_map[codes.label],
-                   gold=gold_codes(codes.item_ids, classes, gold))
+    enc = Encoded(item_ids=codes.item_ids, annotator_ids=codes.annotator_ids, classes=classes,
+                  item=codes.item, annotator=codes.annotator, label=lab_map[codes.label],
+                  gold=gold_codes(codes.item_ids, classes, gold))
+    return enc if codes.item_order is None else enc._with_item_order(codes.item_order)
 
 
 def load(

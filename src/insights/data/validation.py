@@ -50,6 +50,7 @@ class LabelCodes:
     label: np.ndarray          # codes into label_values
     label_values: np.ndarray
     stats: RepeatStats
+    item_order: np.ndarray | None = None  #: positions grouped by item, file order within
 
 
 def _value(col: pa.ChunkedArray, pos: int):
@@ -441,13 +442,13 @@ def validate_arrow(
         item, item_ids = coded["item_id"].codes, coded["item_id"].values
         ann, ann_ids = coded["annotator_id"].codes, coded["annotator_id"].values
         t = times.get("labeled_at")
-        keep, stats = resolve_repeats(
+        keep, stats, item_order = resolve_repeats(
             item, ann, lab_codes, table.column("_row").to_numpy(),
             n_annotators=len(ann_ids), n_labels=len(lab_values), item_ids=item_ids,
             annotator_ids=ann_ids, label_values=lab_values,
             times=None if t is None else t.array.as_unit("ns").asi8,
             policy=policy, duplicates=duplicates, source=source, names=names,
-            stacklevel=stacklevel + 1)
+            stacklevel=stacklevel + 1, return_item_order=True)
         if keep is not None:
             table = table.drop_columns(list(coded)).take(pa.array(keep))
             coded = {c: v.take(keep) for c, v in coded.items()}
@@ -455,7 +456,8 @@ def validate_arrow(
             lab_codes = coded["label"].codes
             times = {c: s.iloc[keep].reset_index(drop=True) for c, s in times.items()}
             numbers = {c: v[keep] for c, v in numbers.items()}
-        codes = LabelCodes(item, item_ids, ann, ann_ids, lab_codes, lab_values, stats)
+        codes = LabelCodes(item, item_ids, ann, ann_ids, lab_codes, lab_values, stats,
+                           item_order)
     order = [c for c in columns if c in table.column_names or c in coded]
     for c, v in coded.items():  # the tables hold strings
         decoded = v.text()
