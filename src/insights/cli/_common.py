@@ -14,8 +14,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["CommandError", "add_data_options", "configure_logging", "load_args", "load_data", "out_path",
-           "parse_columns", "parse_label_set"]
+__all__ = ["CommandError", "add_data_options", "configure_logging", "load_args", "load_data",
+           "out_path", "parse_columns", "parse_label_set"]
 
 
 class CommandError(Exception):

@@ -144,7 +144,6 @@ def resolve_repeats(
         independent ratings too (with ``policy="keep"`` that gives Dawid & Skene's counts
         exactly; dropping them while keeping different answers under-counts the answer an
         annotator repeated).
-
     return_item_order : bool, default False
         Also return the positions of the kept judgments grouped by item, in file order
         within an item (the entries of the incidence matrix: computed on the way).
