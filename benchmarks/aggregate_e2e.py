@@ -16,8 +16,10 @@ with string ids (``item_id``, ``annotator_id``, ``label``), rows shuffled, writt
 Each command runs in its own child process (``python -m insights aggregate LOG --method M
 --out OUT.parquet``: load, validate, encode, fit, write); the script reports its wall
 time, CPU time (user + system) and peak resident memory (``getrusage(RUSAGE_CHILDREN)`` measured
-by a launcher process, so only that command counts). Timings on a shared machine are noisy:
-compare the numbers of one run; CPU time suffers less from other processes than wall time.
+by a launcher process, so only that command counts) and, for this checkout, the command's
+``-v`` lines: the time of each phase (read, validate and encode, fit, write). Timings on a
+shared machine are noisy: compare the numbers of one run; CPU time suffers less from other
+processes than wall time.
 """
 
 from __future__ import annotations
@@ -104,12 +106,15 @@ def child(argv: list[str]) -> None:
 
 
 def measure(log: Path, method: str | None, out: Path, src: Path | None = None) -> dict:
-    """Run the command with ``src`` first on the path (default: this checkout's src/)."""
+    """Run the command with ``src`` first on the path (default: this checkout's src/, with
+    ``-v``: each phase's time on stderr)."""
     import os
 
     cmd = [sys.executable, "-m", "insights", "aggregate", str(log), "--out", str(out)]
     if method:
         cmd += ["--method", method]
+    if src is None:
+        cmd += ["-v"]
     env = {**os.environ, "PYTHONPATH": str(src or ROOT / "src")}
     env_cmd = [sys.executable, __file__, "--child", json.dumps(cmd)]
     res = subprocess.run(env_cmd, capture_output=True, text=True, cwd=ROOT, check=True, env=env)

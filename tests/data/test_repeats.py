@@ -267,3 +267,38 @@ def test_dawid_skene_1979_reproduced_through_load_with_duplicates_kept():
     assert abs(model.log_likelihood_[-1] - (-192.89)) < 0.01
     other = DawidSkene(alpha=0, shrinkage=0, prior_counts=0).fit(dropped)
     assert np.abs(other.priors_.to_numpy() - [0.40, 0.42, 0.11, 0.07]).max() > 0.005
+
+
+@pytest.mark.parametrize("kw", [{}, {"repeats": "last"}, {"duplicates": "keep"},
+                                {"repeats": "first", "duplicates": "keep"}])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_loaded_incidence_is_the_encoded_one(repeated, tmp_path, kw, shuffle):
+    """data.load builds the incidence from the item grouping the repeats check made: the same
+    matrix (entries, their order within a row, index dtypes) as encoding from scratch."""
+    df = repeated.sample(frac=1.0, random_state=3) if shuffle else repeated
+    df = pd.concat([df, pd.DataFrame({"item_id": ["only"], "annotator_id": ["a0"],
+                                      "label": ["c1"]})], ignore_index=True)
+    p = tmp_path / "labels.csv"
+    df.to_csv(p, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = data.load(p, **kw)
+    enc = ds.encode()
+    assert "item_order" in enc._cache
+    fresh = data.Encoded(item_ids=enc.item_ids, annotator_ids=enc.annotator_ids,
+                         classes=enc.classes, item=enc.item, annotator=enc.annotator,
+                         label=enc.label, gold=enc.gold)
+    got, want = enc.incidence, fresh.incidence
+    assert "item_order" not in enc._cache and "item_order" not in fresh._cache
+    for attr in ("indptr", "indices", "data"):
+        a, b = getattr(got, attr), getattr(want, attr)
+        assert a.dtype == b.dtype, attr
+        np.testing.assert_array_equal(a, b, err_msg=attr)
+    assert got.shape == want.shape
+    assert (enc.incidence_t != fresh.incidence_t).nnz == 0
+
+
+def test_item_order_of_the_wrong_length_is_refused(repeated):
+    enc = data.encode(repeated)
+    with pytest.raises(ValueError, match="item order has 3 positions"):
+        enc._with_item_order(np.arange(3))

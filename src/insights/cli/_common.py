@@ -8,16 +8,31 @@ them, so every command reads the user's log the same way.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["CommandError", "add_data_options", "load_args", "load_data", "out_path",
-           "parse_columns", "parse_label_set"]
+__all__ = ["CommandError", "add_data_options", "configure_logging", "load_args", "load_data",
+           "out_path", "parse_columns", "parse_label_set"]
 
 
 class CommandError(Exception):
     """A failure to report on stderr as one line (exit status 1)."""
+
+
+def configure_logging(level: int = logging.DEBUG) -> None:
+    """Log ``insights.*`` at ``level`` to stderr, each line with a millisecond timestamp
+    (``-v`` of a command; idempotent)."""
+    log = logging.getLogger("insights")
+    log.setLevel(level)
+    if not any(getattr(h, "_insights_cli", False) for h in log.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d %(name)s: %(message)s",
+                                         "%H:%M:%S"))
+        h._insights_cli = True  # type: ignore[attr-defined]
+        log.addHandler(h)
 
 
 def parse_columns(text: str | None) -> dict[str, str] | None:

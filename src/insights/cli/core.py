@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import warnings
 from typing import TYPE_CHECKING
 
-from insights.cli._common import CommandError, add_data_options, load_args, out_path
+from insights.cli._common import (
+    CommandError,
+    add_data_options,
+    configure_logging,
+    load_args,
+    out_path,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
+
+logger = logging.getLogger("insights.cli")
 
 
 def aggregate_table(model) -> pd.DataFrame:
@@ -62,12 +71,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    from insights import _io, reliability
+    import importlib
+    import time
+    from concurrent.futures import ThreadPoolExecutor
 
+    from insights import _io
+
+    if args.verbose:
+        configure_logging()
     out = out_path(args.out, inputs=(args.labels, args.gold))
-    ds = load_args(args, args.labels, gold=args.gold)
+    logger.debug("aggregate %s -> %s", args.labels, out)
+    with ThreadPoolExecutor(1) as pool:
+        # the models' imports (scikit-learn, SciPy: a second or two of Python) run while the
+        # data loads, which is mostly Arrow and numpy work without the GIL
+        models = pool.submit(importlib.import_module, "insights.reliability")
+        ds = load_args(args, args.labels, gold=args.gold)
+        reliability = models.result()
     method = args.method or reliability.RECOMMENDED
+    t0 = time.perf_counter()
     model = reliability.make_aggregator(method).fit(ds)  # a Dataset brings gold and teams
+    logger.debug("fitted %s in %.2f s", method, time.perf_counter() - t0)
     if getattr(model, "reason_", None):
         print(f"{method}: {model.reason_}", file=sys.stderr)
         method = model.chosen_
@@ -76,7 +99,9 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     gold_items = enc.item_ids[enc.has_gold]
     table["from_gold"] = table["item_id"].isin(gold_items).to_numpy()
     table["model"] = method  # the model that made the labels (auto's choice)
+    t0 = time.perf_counter()
     _io.write_table(table, out)
+    logger.debug("wrote %s: %s rows in %.2f s", out, f"{len(table):,}", time.perf_counter() - t0)
     n_gold = int(table["from_gold"].sum())
     print(f"{n_gold:,} of {len(table):,} items took their label from gold (from_gold column); "
           f"the other labels are inferred by {method}", file=sys.stderr)
@@ -140,6 +165,8 @@ def register(sub) -> None:
     add_data_options(s)
     s.add_argument("--out", required=True, help="output .csv or .parquet (item_id, label, "
                    "confidence, p_<class>..., from_gold)")
+    s.add_argument("-v", "--verbose", action="store_true",
+                   help="log each phase (read, validate, fit, write) with its time on stderr")
     s.set_defaults(func=cmd_aggregate)
 
     s = sub.add_parser("annotators", help="per-annotator reliability and quality")

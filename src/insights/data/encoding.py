@@ -78,11 +78,30 @@ class Encoded:
             n_cols = self.n_annotators * self.n_classes
             dtype = np.int32 if n_cols < np.iinfo(np.int32).max else np.int64
             cols = self.annotator.astype(dtype) * dtype(self.n_classes) + self.label
-            coo = sp.coo_matrix((np.ones(self.n_judgments, dtype=np.float64), (self.item, cols)),
-                                shape=(self.n_items, n_cols))
-            coo.has_canonical_format = True  # tocsr: bucket rows, skip sorting/summing cells
-            self._cache["incidence"] = coo.tocsr()
+            ones = np.ones(self.n_judgments, dtype=np.float64)
+            order = self._cache.pop("item_order", None)
+            if order is None:
+                coo = sp.coo_matrix((ones, (self.item, cols)), shape=(self.n_items, n_cols))
+                coo.has_canonical_format = True  # tocsr: bucket rows, skip sorting/summing
+                self._cache["incidence"] = coo.tocsr()
+            else:  # the rows already bucketed (data.load): the same matrix, 0.6 s less at 1e7
+                big = max(self.n_judgments, self.n_items, n_cols) > np.iinfo(np.int32).max
+                idx = np.int64 if big else np.int32
+                indptr = np.zeros(self.n_items + 1, dtype=idx)
+                np.cumsum(np.bincount(self.item, minlength=self.n_items), out=indptr[1:])
+                self._cache["incidence"] = sp.csr_matrix(
+                    (ones, cols[order].astype(idx, copy=False), indptr),
+                    shape=(self.n_items, n_cols))
         return self._cache["incidence"]
+
+    def _with_item_order(self, order: np.ndarray) -> Encoded:
+        """Remember ``order`` (the judgments' positions grouped by item, in their order within
+        an item) for :attr:`incidence`; returns self."""
+        if len(order) != self.n_judgments:
+            raise ValueError(f"item order has {len(order)} positions for "
+                             f"{self.n_judgments} judgments")
+        self._cache["item_order"] = order
+        return self
 
     @property
     def incidence_t(self) -> sp.csr_matrix:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,6 +28,8 @@ from insights.data.repeats import RepeatStats, check_duplicates, check_policy
 from insights.data.validation import LabelCodes, check_required, validate_arrow
 
 __all__ = ["load", "read_table"]
+
+logger = logging.getLogger(__name__)
 
 
 def read_table(path: str | Path, kind: str, *, label_set: Sequence[str] | None = None,
@@ -141,9 +145,10 @@ def _prepared_encoding(codes: LabelCodes, classes: Sequence[str], gold: pd.DataF
                        ) -> Encoded:
     classes = np.asarray([str(c) for c in classes], dtype=object)
     lab_map = pd.Index(classes).get_indexer(codes.label_values).astype(np.int32)
-    return Encoded(item_ids=codes.item_ids, annotator_ids=codes.annotator_ids, classes=classes,
-                   item=codes.item, annotator=codes.annotator, label=lab_map[codes.label],
-                   gold=gold_codes(codes.item_ids, classes, gold))
+    enc = Encoded(item_ids=codes.item_ids, annotator_ids=codes.annotator_ids, classes=classes,
+                  item=codes.item, annotator=codes.annotator, label=lab_map[codes.label],
+                  gold=gold_codes(codes.item_ids, classes, gold))
+    return enc if codes.item_order is None else enc._with_item_order(codes.item_order)
 
 
 def load(
@@ -231,7 +236,10 @@ def load(
     for kind, p in paths.items():
         if kind == "labels" and query is not None:
             continue
+        t0 = time.perf_counter()
         raw[kind], _ = read_raw(p, kind, columns=columns, encoding=encoding)
+        logger.debug("read %s: %s rows in %.2f s", Path(p).name, f"{raw[kind].num_rows:,}",
+                    time.perf_counter() - t0)
     if query is not None:
         import duckdb
 
@@ -257,11 +265,14 @@ def load(
     for kind in ("labels", "gold", "annotators", "items"):
         if kind not in raw:
             continue
+        t0 = time.perf_counter()
         tables[kind], c = validate_arrow(
             raw[kind], kind, source=source_name[kind], names=names,
             label_set=label_set if kind in ("labels", "gold") else None,
             label_set_origin=label_set_origin, repeats=repeats, date_format=date_format,
             stacklevel=3, duplicates=duplicates)
+        logger.debug("validated and encoded %s: %s rows in %.2f s", source_name[kind],
+                    f"{len(tables[kind]):,}", time.perf_counter() - t0)
         raw[kind] = None  # free the Arrow copy
         if kind == "labels":
             codes = c

@@ -43,22 +43,41 @@ __all__ = ["RepeatStats", "resolve_repeats", "check_policy", "check_duplicates"]
 
 
 def _group_pairs(item: np.ndarray, annotator: np.ndarray, n_items: int, n_annotators: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of the judgments grouped by (item, annotator) pair, and the pair keys.
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of the judgments grouped by (item, annotator) pair, the pair keys, and the
+    positions grouped by item in file order.
 
     A counting sort by item (the sparse matrix's row bucketing) and a sort of each item's few
     annotators: linear in the number of judgments, unlike a global argsort. Within a pair the
-    order is arbitrary (callers re-sort the few repeated rows by position).
+    order is arbitrary (callers re-sort the few repeated rows by position). The third array is
+    the bucketing before that sort (each item's judgments in file order), which is the order
+    of :attr:`insights.data.Encoded.incidence`'s entries (see :func:`kept_item_order`).
     """
     n = len(item)
-    coo = sp.coo_matrix((np.arange(n, dtype=np.int64), (item, annotator)),
+    pos_type = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    coo = sp.coo_matrix((np.arange(n, dtype=pos_type), (item, annotator)),
                         shape=(max(n_items, 1), max(n_annotators, 1)))
     coo.has_canonical_format = True  # tocsr: bucket rows, do not sum repeated cells
     csr = coo.tocsr()
+    by_item = csr.data.copy()
     csr.has_sorted_indices = False
     csr.sort_indices()
     rows = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
-    return csr.data, rows * np.int64(max(n_annotators, 1)) + csr.indices
+    return csr.data, rows * np.int64(max(n_annotators, 1)) + csr.indices, by_item
+
+
+def kept_item_order(by_item: np.ndarray, keep: np.ndarray | None, n: int) -> np.ndarray:
+    """The positions, among the kept judgments, grouped by item in file order.
+
+    ``by_item`` groups all ``n`` judgments (the third array of :func:`_group_pairs`);
+    ``keep`` are the sorted positions kept (None: all).
+    """
+    if keep is None:
+        return by_item
+    kept = np.zeros(n, dtype=bool)
+    kept[keep] = True
+    new_pos = (np.cumsum(kept, dtype=np.int64) - 1).astype(by_item.dtype)
+    return new_pos[by_item[kept[by_item]]]
 
 
 @dataclass(frozen=True)
@@ -108,7 +127,8 @@ def resolve_repeats(
     source: str = "labels",
     names: Names | None = None,
     stacklevel: int = 2,
-) -> tuple[np.ndarray | None, RepeatStats]:
+    return_item_order: bool = False,
+) -> tuple:
     """Apply the repeats policy to coded judgments.
 
     Parameters
@@ -124,20 +144,26 @@ def resolve_repeats(
         independent ratings too (with ``policy="keep"`` that gives Dawid & Skene's counts
         exactly; dropping them while keeping different answers under-counts the answer an
         annotator repeated).
+    return_item_order : bool, default False
+        Also return the positions of the kept judgments grouped by item, in file order
+        within an item (the entries of the incidence matrix: computed on the way).
 
     Returns
     -------
     keep : numpy.ndarray of int or None
         Sorted positions of the judgments to keep, or None to keep them all.
     stats : RepeatStats
+    item_order : numpy.ndarray of int
+        Only with ``return_item_order``.
     """
     names = names or Names()
     n = len(item)
     n_ann = np.int64(max(n_annotators, 1))
-    order, sorted_key = _group_pairs(item, annotator, len(item_ids), int(n_ann))
+    order, sorted_key, by_item = _group_pairs(item, annotator, len(item_ids), int(n_ann))
     same = sorted_key[1:] == sorted_key[:-1]
     if not same.any():
-        return None, RepeatStats(policy=policy)
+        stats = RepeatStats(policy=policy)
+        return (None, stats, by_item) if return_item_order else (None, stats)
     in_group = np.zeros(n, dtype=bool)
     in_group[1:] |= same
     in_group[:-1] |= same
@@ -214,6 +240,9 @@ def resolve_repeats(
         mask = np.ones(n, dtype=bool)
         mask[drop] = False
         keep = np.flatnonzero(mask)
-    return keep, RepeatStats(duplicates=n_ident, repeats=n_repeats, repeated_pairs=n_pairs,
-                             dropped=dropped, policy=policy,
-                             duplicates_kept=keep_identical and n_ident > 0)
+    stats = RepeatStats(duplicates=n_ident, repeats=n_repeats, repeated_pairs=n_pairs,
+                        dropped=dropped, policy=policy,
+                        duplicates_kept=keep_identical and n_ident > 0)
+    if return_item_order:
+        return keep, stats, kept_item_order(by_item, keep, n)
+    return keep, stats
