@@ -66,13 +66,40 @@ def test_heldout_rule_without_gold_and_its_reason():
 def test_gold_rule_hides_folds_and_uses_accuracy():
     labels, gold = _simulate(seed=1)
     m = AutoAggregator(min_gold=50).fit(labels, gold.iloc[:100])
-    assert (m.selection_["rule"] == "gold accuracy").all()
+    sel = m.selection_
+    assert (sel["rule"] == "gold accuracy").all()
     assert "gold items hidden from the fit" in m.reason_
-    scores = m.selection_["score"]
+    scores = sel["score"]
     assert scores.between(0, 1).all()
-    # the chosen one has the best cross-fitted accuracy (exact ties: the first listed)
-    assert scores[m.chosen_] == scores.max()
-    assert scores.index.get_loc(m.chosen_) == int(np.argmax(scores.to_numpy()))
+    # the chosen one is within one standard error of the best cross-fitted accuracy; the
+    # candidates the gold cannot tell apart were compared on held-out judgments (and only
+    # they), the chosen one by that rule
+    tied = scores >= scores.max() - sel["se_vs_best"] - 1e-12
+    assert tied[m.chosen_]
+    assert sel["heldout_score"].notna().equals(tied) or tied.sum() == 1
+    if tied.sum() > 1:
+        assert "too close to call" in m.reason_ and "held-out judgments" in m.reason_
+        ll = sel.loc[tied, "heldout_score"]
+        # the best at predicting held-out judgments, or a simpler one (listed earlier)
+        assert ll[m.chosen_] == ll.max() or (
+            sel.index.get_loc(m.chosen_) < sel.index.get_loc(ll.idxmax()))
+    # n_se = 0: the best cross-fitted accuracy alone (exact ties: the first listed)
+    m0 = AutoAggregator(min_gold=50, n_se=0).fit(labels, gold.iloc[:100])
+    s0 = m0.selection_["score"]
+    assert s0.index.get_loc(m0.chosen_) == int(np.argmax(s0.to_numpy()))
+    assert m0.selection_["heldout_score"].isna().all() or (
+        m0.selection_["score"] == s0.max()).sum() > 1
+
+
+def test_gold_rule_decides_alone_when_the_gold_is_clear():
+    # class-biased annotators and 300 gold items: the one-accuracy models are many standard
+    # errors behind on gold, so they are out before the held-out comparison
+    labels, gold = _simulate(biased=True)
+    m = AutoAggregator(min_gold=50).fit(labels, gold.iloc[:300])
+    sel = m.selection_
+    assert (sel["rule"] == "gold accuracy").all()
+    assert m.chosen_ not in ("one-coin", "one-coin-prior")
+    assert sel.loc[["one-coin", "one-coin-prior"], "heldout_score"].isna().all()
 
 
 def test_fallback_on_a_tiny_log():

@@ -17,15 +17,21 @@ models and keeps the one the data prefer, scored honestly:
 3. **Fallback**: when neither can be computed (fewer than ``min_heldout`` scorable held-out
    judgments: a tiny log), the first candidate is used and ``reason_`` says so.
 
-In 1 the candidate with the highest cross-fitted accuracy is chosen -- accuracy is the
-quantity the user cares about, measured directly (exact ties go to the candidate that comes
-first in ``candidates``). In 2 the score is only a proxy for accuracy, and a model with more
-parameters per annotator predicts judgments better by fitting annotator quirks that do not
-change the labels; so the per-judgment scores are compared *paired*: the best candidate by
-mean score is found, then the chosen one is the *first* candidate in ``candidates`` (ordered
-by parameters per annotator: simplest first) whose mean score is within ``n_se`` standard
-errors of the paired difference from the best -- the "one-standard-error rule" of Breiman,
-Friedman, Olshen & Stone (1984): among models the data cannot tell apart, the simplest.
+In 2 the score is only a proxy for accuracy, and a model with more parameters per annotator
+predicts judgments better by fitting annotator quirks that do not change the labels; so the
+per-judgment scores are compared *paired*: the best candidate by mean score is found, then the
+chosen one is the *first* candidate in ``candidates`` (ordered by parameters per annotator:
+simplest first) whose mean score is within ``n_se`` standard errors of the paired difference
+from the best -- the "one-standard-error rule" of Breiman, Friedman, Olshen & Stone (1984):
+among models the data cannot tell apart, the simplest.
+
+In 1 accuracy -- the quantity the user cares about -- is measured directly, but on as few as
+``min_gold`` items its differences are mostly noise (one standard error is 4-5 points at 50-70
+items). So the candidate with the highest cross-fitted accuracy is chosen only when the others
+are more than ``n_se`` standard errors (of the paired difference) behind it; the candidates the
+gold cannot tell apart from the best are compared by rule 2 (held-out judgments, scored on the
+same log), which brings the evidence of every judgment, not only of the gold items' (exact ties
+on both go to the candidate that comes first in ``candidates``).
 
 Cost: the scoring runs on at most ``max_selection_judgments`` judgments (a random subset of
 whole items when the log is larger: every candidate is cheap there), then the chosen model is
@@ -116,7 +122,9 @@ class AutoAggregator(Aggregator):
         Scorable held-out judgments needed for the log-likelihood rule.
     n_se : float, default 1.0
         Held-out log-likelihood rule: the simplest candidate within this many standard errors
-        (of the paired difference) of the best is chosen; 0 chooses the best mean score.
+        (of the paired difference) of the best is chosen; 0 chooses the best mean score. Gold
+        rule: the candidates within this many standard errors of the best gold accuracy are
+        compared by the held-out log-likelihood rule; 0 chooses the best gold accuracy.
     max_selection_judgments : int, default 200_000
         The scoring runs on a random subset of whole items with about this many judgments.
     random_state : int, default 0
@@ -130,8 +138,10 @@ class AutoAggregator(Aggregator):
     reason_ : str
         One plain sentence: which model and why.
     selection_ : DataFrame
-        One row per candidate: ``score``, ``rule`` (``"gold accuracy"``,
-        ``"held-out log-likelihood"`` or ``"fallback"``), ``chosen``.
+        One row per candidate: ``score``, ``se_vs_best``, ``rule`` (``"gold accuracy"``,
+        ``"held-out log-likelihood"`` or ``"fallback"``), ``best``, ``heldout_score`` (the
+        held-out log-likelihood of the candidates the gold rule could not tell apart, else
+        NaN), ``chosen``.
     model_ : Aggregator
         The chosen model, fitted on all the data.
     labels_, probas_, confusions_, priors_, n_iter_, converged_
@@ -191,20 +201,29 @@ class AutoAggregator(Aggregator):
             means = {n: np.nan for n in names}
             ses = dict(means)
         else:
-            means = {n: float(np.mean(v)) for n, v in scores.items()}
-            best = max(names, key=lambda n: means[n])
-            ses = {n: float(np.std(scores[n] - scores[best], ddof=1)
-                            / np.sqrt(max(len(scores[n]) - 1, 1))) for n in names}
-            n_se = self.n_se if rule == "held-out log-likelihood" else 0.0
-            chosen = next(n for n in names if means[n] >= means[best] - n_se * ses[n] - 1e-12)
+            means, ses, best, chosen = self._one_se(scores, names, self.n_se)
+        tie = {n: np.nan for n in names}
+        tied: list[str] = []
+        if rule == "gold accuracy":
+            tied = [n for n in names if means[n] >= means[best] - self.n_se * ses[n] - 1e-12]
+            chosen = best
+            ll = None
+            if len(tied) > 1:
+                try:
+                    ll = self._heldout_scores(sel, {n: cands[n] for n in tied}, rng)
+                except TypeError:  # a candidate without confusions_: the gold decides alone
+                    ll = None
+            if ll is not None:  # the gold cannot tell these apart: held-out judgments decide
+                tie.update({n: float(np.mean(v)) for n, v in ll.items()})
+                chosen = self._one_se(ll, tied, self.n_se)[3]
         self.chosen_ = chosen
         self.selection_ = pd.DataFrame(
             {"score": [means[n] for n in names], "se_vs_best": [ses[n] for n in names],
              "rule": rule, "best": [n == best for n in names],
+             "heldout_score": [tie[n] for n in names],
              "chosen": [n == chosen for n in names]},
             index=pd.Index(names, name="candidate"))
-        scores = means
-        self.reason_ = self._reason(chosen, rule, scores, sel, n_gold)
+        self.reason_ = self._reason(chosen, rule, means, sel, n_gold, tied)
         logger.info("AutoAggregator: %s", self.reason_)
         model = cands[chosen]
         model.classes_ = self.classes_
@@ -217,6 +236,18 @@ class AutoAggregator(Aggregator):
             if hasattr(model, attr):
                 setattr(self, attr, getattr(model, attr))
         return post
+
+    @staticmethod
+    def _one_se(scores: dict[str, np.ndarray], names: list[str], n_se: float
+                ) -> tuple[dict, dict, str, str]:
+        """Mean scores, standard errors of the paired differences to the best, the best and
+        the first of ``names`` within ``n_se`` standard errors of it."""
+        means = {n: float(np.mean(scores[n])) for n in names}
+        best = max(names, key=lambda n: means[n])
+        ses = {n: float(np.std(scores[n] - scores[best], ddof=1)
+                        / np.sqrt(max(len(scores[n]) - 1, 1))) for n in names}
+        chosen = next(n for n in names if means[n] >= means[best] - n_se * ses[n] - 1e-12)
+        return means, ses, best, chosen
 
     # ------------------------------------------------------------------------------------
     def _selection_sample(self, enc: Encoded, rng) -> Encoded:
@@ -280,16 +311,28 @@ class AutoAggregator(Aggregator):
             warnings.simplefilter("ignore")
             return est._fit_encoded(enc)
 
-    def _reason(self, chosen, rule, scores, sel, n_gold) -> str:
+    def _reason(self, chosen, rule, scores, sel, n_gold, tied=()) -> str:
         sample = ("" if not self._sampled else
                   f" Scored on a random subset of items ({sel.n_judgments:,} judgments).")
         why = ("it scored best" if self.selection_.loc[chosen, "best"] else
                f"it is the simplest model within {self.n_se:g} standard error of the best")
         if rule == "gold accuracy":
             detail = ", ".join(f"{n} {100 * s:.1f}%" for n, s in scores.items())
-            return (f"Chose {chosen}: {why} on accuracy on gold items hidden from the "
-                    f"fit ({n_gold} gold items, {self.n_folds}-fold cross-fitting: "
-                    f"{detail}).{sample}")
+            gold = (f"accuracy on gold items hidden from the fit ({n_gold} gold items, "
+                    f"{self.n_folds}-fold cross-fitting: {detail})")
+            if len(tied) < 2 or self.selection_["heldout_score"].isna().all():
+                return f"Chose {chosen}: {why} on {gold}.{sample}"
+            sel_ = self.selection_
+            ll_best = sel_["heldout_score"].idxmax()
+            how = ("predicts held-out judgments best" if chosen == ll_best else
+                   f"is the simplest within {self.n_se:g} standard error of the best at "
+                   f"predicting held-out judgments")
+            return (f"Chose {chosen}: on {gold}, {', '.join(tied)} are within "
+                    f"{self.n_se:g} standard error of the best, too close to call; of those, "
+                    f"{chosen} {how} (mean log probability of "
+                    f"{100 * self.test_size:.0f}% held out: "
+                    + ", ".join(f"{n} {sel_.loc[n, 'heldout_score']:.3f}" for n in tied)
+                    + f").{sample}")
         if rule == "held-out log-likelihood":
             detail = ", ".join(f"{n} {s:.3f}" for n, s in scores.items())
             return (f"Chose {chosen}: {why} at predicting held-out judgments (mean log "
