@@ -230,13 +230,6 @@ def _memo_encode(arr: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     return indices.astype(np.int32, copy=False), dictionary
 
 
-def _dictionary(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes and distinct values (object array) of a string column without nulls, in order
-    of first appearance (:func:`_memo_encode`)."""
-    indices, dictionary = _memo_encode(arr)
-    return indices, dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
-
-
 def _parse_times(table: pa.Table, col: str, source: str, names: Names,
                  date_format: str | None) -> pd.Series:
     arr = table.column(col)
