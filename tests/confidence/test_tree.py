@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights.confidence._leaves import LeafLevel
+from insights.confidence._leaves import LeafLevel, leaf_solve
 from insights.confidence._tree import build_hierarchy, gaussian_tree, sample_tree, second_moment
 
 D_CELLS = 3
@@ -147,19 +147,22 @@ def _multinomial_leaves(seed: int, J: int, K: int, teams: bool):
 
 @pytest.mark.parametrize("teams", [True, False])
 def test_structured_leaf_level_matches_the_generic_path(teams):
-    # LeafLevel (Sherman-Morrison, no d x d matrix per leaf) must give the LAPACK path's
-    # numbers to rounding (1e-9): the same log evidence, means and upper levels, the leaves'
-    # curvature passed through, and the two scalars tr E_j, 1'E_j 1 of every leaf's second
-    # moment
+    # leaf_solve (Sherman-Morrison) must give the LAPACK path's numbers to rounding (1e-9);
+    # the lean LeafLevel (no d x d matrix per leaf) the same log evidence, means and upper
+    # levels, and the two scalars tr E_j, 1'E_j 1 of every leaf's second moment
     tree, covs, h, D, (n, p_off, w, sig_a, sig_s) = _multinomial_leaves(3, 9, 4, teams)
     generic = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD)
-    lean = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD,
+    fast = gaussian_tree(h, D, tree, covs, PRIOR_MEAN, PRIOR_SD,
+                         leaf_solve(n, p_off, w, sig_a, sig_s))
+    lean = gaussian_tree(h, None, tree, covs, PRIOR_MEAN, PRIOR_SD,
                          LeafLevel(n, p_off, w, sig_a, sig_s))
     nL = len(tree.names)
+    assert fast.log_evidence == pytest.approx(generic.log_evidence, abs=1e-9)
     assert lean.log_evidence == pytest.approx(generic.log_evidence, abs=1e-9)
     for L in range(nL):
+        np.testing.assert_allclose(fast.mean[L], generic.mean[L], atol=1e-9)
+        np.testing.assert_allclose(fast.cov[L], generic.cov[L], atol=1e-9)
         np.testing.assert_allclose(lean.mean[L], generic.mean[L], atol=1e-9)
-        np.testing.assert_allclose(lean.D[L], generic.D[L], atol=1e-9)
         if L < nL - 1:
             np.testing.assert_allclose(lean.cov[L], generic.cov[L], atol=1e-9)
     par = tree.parents[-1]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from insights.confidence._leaves import LeafLevel, curvature_times
+from insights.confidence._leaves import LeafLevel, curvature_times, leaf_solve
 from insights.confidence._tree import (
     Hierarchy,
     TreePosterior,
@@ -316,6 +316,6 @@ class HierarchicalEM:
         """The Gaussian approximation of the offsets at ``s`` and the prior covariances."""
         h, st = self.leaf_evidence(self.counts(post), s.eta)
         cv, _ = self.covariances(s.sig, s.sig_a, s.sig_s, s.w)
-        leaf = LeafLevel(*st, s.w, s.sig_a, s.sig_s)
+        leaf = leaf_solve(*st, s.w, s.sig_a, s.sig_s)
         return gaussian_tree(h, self.dense_curvature(*st), self.tree, cv, self.prior_mean,
-                             self.prior_sd, leaf, moments=False), cv
+                             self.prior_sd, leaf), cv

@@ -29,17 +29,18 @@ from these pieces in :math:`O(d\,(K-1))` per leaf instead of the :math:`O(d^3)` 
   :math:`E_j = \delta_j\delta_j' + P_j^{-1} + M_j S_p M_j'`, where :math:`M_j' = R_j + \gamma_j
   v_j u_j'` and :math:`R_j = I - c_j Q_j` is block diagonal.
 
-No leaf's covariance is ever formed: the posterior draws of the final Gaussian approximation
-(:func:`~insights.confidence._tree.sample_tree`) need only the means and each leaf's
-``(h_j, D_j)``.
+The dense :math:`P_j^{-1}` (:meth:`LeafLevel.solve`) is built only for the final Gaussian
+approximation, which needs every annotator's covariance.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["LeafLevel", "curvature_times"]
+__all__ = ["LeafLevel", "LeafSolve", "leaf_solve", "curvature_times"]
 
 
 def curvature_times(n: np.ndarray, p: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -52,6 +53,31 @@ def curvature_times(n: np.ndarray, p: np.ndarray, x: np.ndarray) -> np.ndarray:
 def _indicator(parents: np.ndarray, n_parents: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(parents)), (parents, np.arange(len(parents)))),
                          shape=(n_parents, len(parents)))
+
+
+@dataclass
+class LeafSolve:
+    """The leaf level's dense linear algebra (:meth:`LeafLevel.solve`):
+    ``Pinv = (D_j + Sigma_j^{-1})^{-1}`` (J, d, d), ``logdet_m = log det(I + Sigma_j D_j)``
+    (J,) and ``Sinv = Sigma_j^{-1}`` (J, d, d)."""
+
+    Pinv: np.ndarray
+    logdet_m: np.ndarray
+    Sinv: np.ndarray
+    a2: float
+    s2: float
+    w: np.ndarray
+    beta: float
+
+    def times_sinv(self, X: np.ndarray) -> np.ndarray:
+        """``X_j Sigma_j^{-1} = (w_j / a^2) (X_j - beta (X_j 1) 1')`` for (J, d, d) ``X``
+        (no matrix product)."""
+        return ((self.w / self.a2)[:, None, None]
+                * (X - self.beta * X.sum(axis=2, keepdims=True)))
+
+    def cov_times(self, x: np.ndarray) -> np.ndarray:
+        """``Sigma_j x_j`` for (J, d) ``x``, from the structure."""
+        return (self.a2 * x + self.s2 * x.sum(axis=1, keepdims=True)) / self.w[:, None]
 
 
 class LeafLevel:
@@ -237,3 +263,25 @@ class LeafLevel:
         tr_E = self.per_leaf(diff**2) + tr_pinv + tr_MSM
         one_E = self.per_leaf(diff) ** 2 + one_pinv + one_MSM
         return mean, tr_E, one_E
+
+    def solve(self) -> LeafSolve:
+        """The dense ``P_j^{-1}``, ``log det(I + Sigma_j D_j)`` and ``Sigma_j^{-1}``."""
+        J, K, dk, d = self.J, self.K, self.dk, self.d
+        q, ie = self.q.transpose(1, 2, 0), self.ie.transpose(1, 2, 0)   # (J, K, dk)
+        Pinv = np.zeros((J, d, d))
+        idx = np.arange(dk)
+        for t in range(K):
+            sl = slice(t * dk, (t + 1) * dk)
+            Pinv[:, sl, sl] = self.kappa[:, t, None, None] * q[:, t, :, None] * q[:, t, None, :]
+            Pinv[:, t * dk + idx, t * dk + idx] += ie[:, t]
+        uf = self.join(self.u)
+        Pinv += self.gamma[:, None, None] * uf[:, :, None] * uf[:, None, :]
+        base_inv = (np.eye(d) - self.beta * np.ones((d, d))) / self.a2
+        return LeafSolve(Pinv, self.logdet_m, base_inv[None] * self.w[:, None, None], self.a2,
+                         self.s2, self.w, self.beta)
+
+
+def leaf_solve(n: np.ndarray, p_off: np.ndarray, w: np.ndarray, sig_a: float, sig_s: float
+               ) -> LeafSolve:
+    """The leaf level's dense inverses without a matrix inversion (:class:`LeafLevel`)."""
+    return LeafLevel(n, p_off, w, sig_a, sig_s).solve()

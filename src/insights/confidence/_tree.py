@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from insights.confidence._leaves import LeafLevel
+from insights.confidence._leaves import LeafLevel, LeafSolve
 
 __all__ = ["Hierarchy", "build_hierarchy", "off_diagonal", "log_confusion", "gaussian_tree",
            "second_moment", "sample_tree"]
@@ -145,8 +145,8 @@ class TreePosterior:
     """Gaussian marginals of every node (per level): means (G, d), covariances (G, d, d),
     the information from below (h, D), ``cross[L] = Cov(x_child, x_parent)`` and the log
     marginal likelihood of the leaf evidence (``log_evidence``). Solved with a
-    :class:`~insights.confidence._leaves.LeafLevel`, the leaves' ``cov`` and ``cross`` are
-    None, their ``D`` is what was passed, and ``leaf_moments`` holds ``(tr E_j, 1'E_j 1)``, the two scalars of every leaf's
+    :class:`~insights.confidence._leaves.LeafLevel`, the leaves' ``cov``, ``D`` and ``cross``
+    are None and ``leaf_moments`` holds ``(tr E_j, 1'E_j 1)``, the two scalars of every leaf's
     ``E_j = E[(x_j - x_p)(x_j - x_p)']`` (all the EM needs of the leaves' second moments)."""
 
     mean: list
@@ -164,7 +164,7 @@ def _sym(a: np.ndarray) -> np.ndarray:
 
 def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs: list,
                   prior_mean: float, prior_sd: float,
-                  leaf: LeafLevel | None = None, moments: bool = True
+                  leaf: LeafSolve | LeafLevel | None = None, moments: bool = True
                   ) -> TreePosterior:
     """Exact Gaussian posterior of all node log-odds given Gaussian leaf evidence.
 
@@ -192,12 +192,12 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     covs : list of ndarray (d, d) or (G_L, d, d)
         ``covs[L]`` for ``L >= 1``: covariance of level ``L`` around its parent (one per
         node when 3-D, e.g. the annotators' scale-mixture covariances).
-    leaf : LeafLevel, optional
-        The leaf level solved from its structure
-        (:class:`~insights.confidence._leaves.LeafLevel`), without any ``d x d`` matrix per
-        leaf (``D_leaf`` is then only passed through, and may be None): the leaves' means and
-        ``leaf_moments``, not their covariances -- all the EM and the posterior draws need.
-        Without it every level is solved by LAPACK.
+    leaf : LeafSolve or LeafLevel, optional
+        The leaf level's ``P^{-1}``, ``log det(I + Sigma D)`` and ``Sigma^{-1}`` when known
+        from its structure (:func:`~insights.confidence._leaves.leaf_solve`); computed by
+        LAPACK otherwise. A :class:`~insights.confidence._leaves.LeafLevel` solves the leaf
+        level without any ``d x d`` matrix per leaf (``D_leaf`` unused): the leaves' means and
+        ``leaf_moments`` only, what the EM iterations need.
     moments : bool
         With a ``LeafLevel``: False skips ``leaf_moments`` (the means are all a Newton step
         needs).
@@ -211,20 +211,26 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     Sinvs = [None] * nL
     h[-1], D[-1] = h_leaf, D_leaf
     log_ev = 0.0
+    lean = leaf if isinstance(leaf, LeafLevel) else None
     for L in range(nL - 1, 0, -1):
-        if L == nL - 1 and leaf is not None:
-            h[L - 1], D[L - 1], ll = leaf.upward(h[L], tree.parents[L], tree.sizes[L - 1])
+        if L == nL - 1 and lean is not None:
+            h[L - 1], D[L - 1], ll = lean.upward(h[L], tree.parents[L], tree.sizes[L - 1])
             log_ev += ll
+            D[L] = None
             continue
         Sig = covs[L]
-        Sinv = np.linalg.inv(Sig)
-        Pinv = _sym(np.linalg.inv(D[L] + Sinv))
-        logdet_m = (np.linalg.slogdet(Sig)[1]
-                    - np.linalg.slogdet(Pinv)[1])  # det(I + Sigma D) = det Sigma det P
+        structured = L == nL - 1 and leaf is not None
+        if structured:
+            Sinv, Pinv, logdet_m = leaf.Sinv, leaf.Pinv, leaf.logdet_m
+        else:
+            Sinv = np.linalg.inv(Sig)
+            Pinv = _sym(np.linalg.inv(D[L] + Sinv))
+            logdet_m = (np.linalg.slogdet(Sig)[1]
+                        - np.linalg.slogdet(Pinv)[1])  # det(I + Sigma D) = det Sigma det P
         Pinvs[L], Sinvs[L] = Pinv, Sinv
         DP = D[L] @ Pinv
         a = h[L] - (DP @ h[L][..., None])[..., 0]
-        sig_a = (Sig @ a[..., None])[..., 0]
+        sig_a = leaf.cov_times(a) if structured else (Sig @ a[..., None])[..., 0]
         log_ev += float(-0.5 * np.sum(np.broadcast_to(logdet_m, (len(h[L]),)))
                         + 0.5 * (h[L] * sig_a).sum())
         h[L - 1] = _segment_sum(a, tree.parents[L], tree.sizes[L - 1])
@@ -244,9 +250,9 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
     leaf_moments = None
     for L in range(1, nL):
         par = tree.parents[L]
-        if L == nL - 1 and leaf is not None:
+        if L == nL - 1 and lean is not None:
             one = tree.sizes[L - 1] == 1
-            m, tr_e, one_e = leaf.downward(h[L], mean[L - 1] if one else mean[L - 1][par],
+            m, tr_e, one_e = lean.downward(h[L], mean[L - 1] if one else mean[L - 1][par],
                                            cov[L - 1] if one else cov[L - 1][par], moments)
             mean.append(m)
             cov.append(None)
@@ -254,7 +260,7 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
             leaf_moments = (tr_e, one_e) if moments else None
             continue
         Pinv, Sinv = Pinvs[L], Sinvs[L]
-        B = Pinv @ Sinv
+        B = leaf.times_sinv(Pinv) if L == nL - 1 and leaf is not None else Pinv @ Sinv
         if tree.sizes[L - 1] == 1:  # one parent: (G d, d) x (d, d) products, no gathers
             G = B.shape[0]
             mean.append((Pinv @ h[L][..., None])[..., 0] + B @ mean[L - 1][0])
@@ -263,7 +269,10 @@ def gaussian_tree(h_leaf: np.ndarray, D_leaf: np.ndarray, tree: Hierarchy, covs:
             mp, Sp = mean[L - 1][par], cov[L - 1][par]
             mean.append((Pinv @ h[L][..., None])[..., 0] + (B @ mp[..., None])[..., 0])
             cr = B @ Sp
-        cov.append(_sym(Pinv + cr @ np.swapaxes(B, -1, -2)))
+        cv = Pinv + cr @ np.swapaxes(B, -1, -2)
+        # the leaves' covariances enter only sums and traces against symmetric matrices:
+        # not symmetrised there (the upper levels' are: they are parents)
+        cov.append(cv if L == nL - 1 and leaf is not None else _sym(cv))
         cross.append(cr)
     return TreePosterior(mean, cov, h, D, cross, log_ev, leaf_moments)
 
