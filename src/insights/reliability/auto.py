@@ -327,7 +327,9 @@ class AutoAggregator(Aggregator):
             how = ("predicts held-out judgments best" if chosen == ll_best else
                    f"is the simplest within {self.n_se:g} standard error of the best at "
                    f"predicting held-out judgments")
-            return (f"Chose {chosen}: on {gold}, {', '.join(tied)} are within "
+            who = ("all candidates are" if len(tied) == len(sel_) else
+                   f"{', '.join(tied)} are")
+            return (f"Chose {chosen}: on {gold}, {who} within "
                     f"{self.n_se:g} standard error of the best, too close to call; of those, "
                     f"{chosen} {how} (mean log probability of "
                     f"{100 * self.test_size:.0f}% held out: "
