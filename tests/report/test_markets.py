@@ -48,3 +48,17 @@ def test_bad_names_in_the_data_are_skipped(caplog):
     assert markets.choose_markets(None, ["US"], ["DE", "../x", "javascript:alert(1)"]) == [
         "DE", "US"]
     assert "skipped market" in caplog.text
+
+
+def test_market_files_with_their_own_data_leave_the_demo_out(tmp_path):
+    # defaults.yaml without a data_source means the built-in simulated operation; a user who
+    # points one market file at a real log must not get the demo's four markets beside it
+    data = write_probe_log(tmp_path / "mine", {"AA": ["ok"]})
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "defaults.yaml").write_text("weeks: 4\n")
+    (params / "mine.yaml").write_text(f"data_source: {data}\n")
+    assert markets.plan(None, params, tmp_path, {}) == ["mine"]
+    # a market file without its own data (tuning a demo market) keeps the demo's markets
+    (params / "mine.yaml").write_text("weeks: 6\n")
+    assert markets.plan(None, params, tmp_path, {"scenario": "small"}) == ["DE", "SG", "mine"]

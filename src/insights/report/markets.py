@@ -4,7 +4,9 @@ With no ``--market``, every market in the data is reported, with or without a
 ``params/<MARKET>.yaml``: the union of the markets present in the data
 (:func:`insights.data.markets`: the ``market`` column of labels, else items, else annotators)
 and of the params files. A log with no market column is one market per params file (each may
-point at its own data), or, with no params file, one market named ``"all"``.
+point at its own data), or, with no params file, one market named ``"all"``. When
+``defaults.yaml`` names no data (the built-in simulated operation) but market files name their
+own ``data_source``, only the params files' markets are reported.
 """
 
 from __future__ import annotations
@@ -138,6 +140,15 @@ def plan(markets: Sequence[str] | None, params_dir: Path, root: Path,
     values = {**(_read_yaml(defaults) if defaults.exists() else {}),
               **{k: v for k, v in overrides.items() if v is not None}}
     base = with_paths(ReportParams.from_mapping(values, origin=str(defaults)), root)
+    param_markets = available_param_markets(params_dir)
+    own_data = [m for m in param_markets
+                if _read_yaml(params_dir / f"{m}.yaml").get("data_source") not in (None, "")]
+    if base.data_source in ("", "simulated") and own_data:
+        # the defaults name no data (the built-in simulated operation) and market files point
+        # at their own: report those, not the demo's markets beside them
+        logger.info("defaults name no data_source: reporting the %d market file(s) that name "
+                    "their own data, not the simulated operation's markets", len(own_data))
+        return choose_markets(None, param_markets, None)
     source = resolve_data(base, root)
     found = data_markets(source, base.columns, base.encoding) if source.exists() else None
-    return choose_markets(None, available_param_markets(params_dir), found)
+    return choose_markets(None, param_markets, found)
