@@ -168,12 +168,15 @@ def _simulate_issue_logs(kind: str, seed: int) -> tuple[pd.DataFrame, np.ndarray
     return pd.DataFrame(rows, columns=["item_id", "annotator_id", "label"]), truth
 
 
-def _planted_accuracy(model, labels, truth) -> float:
+def _planted_accuracy(model, labels, truth, gold=None) -> float:
+    """Accuracy of ``model`` fitted on ``labels`` (and ``gold``) on the items without gold."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(labels)
-    return float(np.mean(model.labels_.reindex(np.arange(len(truth))).to_numpy().astype(int)
-                         == truth))
+        model.fit(labels, gold)
+    items = np.arange(len(truth))
+    if gold is not None:
+        items = np.setdiff1d(items, gold["item_id"])
+    return float(np.mean(model.labels_.reindex(items).to_numpy().astype(int) == truth[items]))
 
 
 @pytest.mark.slow
@@ -201,6 +204,52 @@ def test_planted_logs_of_the_issue(kind):
             assert acc >= mv and acc >= best - 0.005, (seed, auto.chosen_)
     assert np.mean(gains_mv) >= 0.005, gains_mv
     assert np.mean(gains_ds) >= 0.005, gains_ds
+
+
+def _simulate_skewed_gold(seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """A three-class log (class mix 60/30/10 %, 15 % hard items that annotators get wrong
+    together, heavy-tailed workloads) with 300 gold items drawn the way audits draw them:
+    hard items 5 times and the rare class 4 times as likely as the rest."""
+    rng = np.random.default_rng(seed)
+    n, J, K = 20_000, 150, 3
+    truth = rng.choice(K, n, p=[0.6, 0.3, 0.1])
+    hard = rng.random(n) < 0.15
+    shared_wrong = (truth + 1 + rng.integers(0, K - 1, n)) % K
+    acc = rng.uniform(0.65, 0.95, J)
+    load = rng.pareto(1.5, J) + 1
+    per_item = rng.integers(3, 8, n)
+    item = np.repeat(np.arange(n), per_item)
+    ann = np.concatenate([rng.choice(J, m, replace=False, p=load / load.sum())
+                          for m in per_item])
+    u = rng.random(len(item))
+    t = truth[item]
+    lab = np.where(hard[item], np.where(u < 0.45, shared_wrong[item], t),
+                   np.where(u < acc[ann], t, (t + 1 + rng.integers(0, K - 1, len(item))) % K))
+    labels = pd.DataFrame({"item_id": item, "annotator_id": ann, "label": lab})
+    p = np.where(hard, 5.0, 1.0) * np.where(truth == 2, 4.0, 1.0)
+    gold_items = np.random.default_rng(100 + seed).choice(n, 300, replace=False, p=p / p.sum())
+    return labels, truth, pd.DataFrame({"item_id": gold_items, "label": truth[gold_items]})
+
+
+def test_gold_rule_weights_a_skewed_gold_set_to_the_logs_class_mix():
+    """Gold over-representing the rare class (34 % vs 10 %) and hard items: the gold rule
+    weighted to the log's class mix stays above majority vote on every planted log; unweighted,
+    on seed 2 it prefers one-coin without a class prior (best on the rare class) and lands
+    below majority vote on the log (the shape of the issue's fact-checking log)."""
+    for seed in range(6):
+        labels, truth, gold = _simulate_skewed_gold(seed)
+        auto = AutoAggregator()
+        acc = _planted_accuracy(auto, labels, truth, gold)
+        mv = _planted_accuracy(MajorityVote(), labels, truth, gold)
+        assert acc >= mv, (seed, auto.chosen_)
+        # the log's class mix is estimated from the items without gold, not from the gold
+        true_mix = np.bincount(truth, minlength=3) / len(truth)
+        np.testing.assert_allclose(auto.gold_mix_["log_estimate"], true_mix, atol=0.03)
+        assert auto.gold_mix_["gold"].iloc[2] > 0.25
+        if seed == 2:
+            assert "weighted to the log's class mix" in auto.reason_
+            unweighted = AutoAggregator(weight_gold=False)
+            assert _planted_accuracy(unweighted, labels, truth, gold) < mv - 0.005
 
 
 def test_custom_candidates_and_bad_candidate():

@@ -8,7 +8,9 @@ models and keeps the one the data prefer, scored honestly:
 1. **Enough gold** (at least ``min_gold`` gold items with judgments): cross-fitted accuracy on
    gold. The gold items are cut into ``n_folds`` folds; for each fold every candidate is fitted
    with the *other* folds' gold clamped and scored on the hidden fold's gold items (the
-   gold accuracy of labels it did not see).
+   gold accuracy of labels it did not see). Each gold item is weighted by its class's
+   estimated share of the log over its share of the gold (``weight_gold``), so a gold set
+   that over-represents a class does not choose the model that suits that class.
 2. **Otherwise**: held-out judgment log-likelihood (Paun et al. 2018;
    :func:`insights.confidence.predictive_log_likelihood`). A random ``test_size`` share of the
    judgments is held out (only judgments whose item and annotator keep other judgments), every
@@ -120,6 +122,14 @@ class AutoAggregator(Aggregator):
         Share of the judgments held out for the log-likelihood rule.
     min_heldout : int, default 50
         Scorable held-out judgments needed for the log-likelihood rule.
+    weight_gold : bool, default True
+        Gold rule: weight each gold item by its class's estimated share of the log over its
+        share of the gold, so the score estimates accuracy on the log, not on the gold set.
+        Gold is often a skewed sample (audits of a rare class, escalations); unweighted, a
+        gold set that over-represents a rare class prefers a model without a class prior and
+        can choose a model worse than majority vote on the log. The log's class mix is the
+        mean posterior of the candidates' fits over the items without gold (a label-shift
+        correction: Saerens, Latinne & Decaestecker 2002).
     n_se : float, default 1.0
         Held-out log-likelihood rule: the simplest candidate within this many standard errors
         (of the paired difference) of the best is chosen; 0 chooses the best mean score. Gold
@@ -142,6 +152,9 @@ class AutoAggregator(Aggregator):
         ``"held-out log-likelihood"`` or ``"fallback"``), ``best``, ``heldout_score`` (the
         held-out log-likelihood of the candidates the gold rule could not tell apart, else
         NaN), ``chosen``.
+    gold_mix_ : DataFrame or None
+        Gold rule: per class, its share of the gold items (``gold``) and its estimated share
+        of the log (``log_estimate``); None under the other rules.
     model_ : Aggregator
         The chosen model, fitted on all the data.
     labels_, probas_, confusions_, priors_, n_iter_, converged_
@@ -160,19 +173,22 @@ class AutoAggregator(Aggregator):
         "test_size": [Interval(Real, 0, 1, closed="neither")],
         "min_heldout": [Interval(Integral, 1, None, closed="left")],
         "n_se": [Interval(Real, 0, None, closed="left")],
+        "weight_gold": ["boolean"],
         "max_selection_judgments": [Interval(Integral, 1, None, closed="left")],
         "random_state": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(self, candidates: dict | None = None, min_gold: int = 50, n_folds: int = 5,
                  test_size: float = 0.2, min_heldout: int = 50, n_se: float = 1.0,
-                 max_selection_judgments: int = 200_000, random_state: int = 0):
+                 weight_gold: bool = True, max_selection_judgments: int = 200_000,
+                 random_state: int = 0):
         self.candidates = candidates
         self.min_gold = min_gold
         self.n_folds = n_folds
         self.test_size = test_size
         self.min_heldout = min_heldout
         self.n_se = n_se
+        self.weight_gold = weight_gold
         self.max_selection_judgments = max_selection_judgments
         self.random_state = random_state
 
@@ -189,6 +205,7 @@ class AutoAggregator(Aggregator):
         sel = self._selection_sample(enc, rng)
         self._sampled = sel is not enc
         n_gold = int((sel.gold >= 0).sum())
+        self.gold_mix_ = None
         scores, rule = None, "fallback"
         if len(cands) > 1 and n_gold >= self.min_gold:
             scores, rule = self._gold_scores(sel, cands, rng), "gold accuracy"
@@ -261,21 +278,43 @@ class AutoAggregator(Aggregator):
 
     def _gold_scores(self, enc: Encoded, cands: dict, rng) -> dict[str, np.ndarray]:
         """Per gold item: 1 if the candidate fitted without its fold's gold labels it
-        correctly (1/m for an m-way tie)."""
+        correctly (1/m for an m-way tie), times the item's class weight (``weight_gold``)."""
         gold_items = np.flatnonzero(enc.gold >= 0)
         fold = rng.permutation(len(gold_items)) % self.n_folds
         hits = {n: np.zeros(len(gold_items)) for n in cands}
+        other = enc.gold < 0
+        mix = np.zeros(enc.n_classes)  # summed posteriors of the items without gold
         for f in range(self.n_folds):
             hidden = gold_items[fold == f]
             g = enc.gold.copy()
             g[hidden] = -1
             train = _with_gold(enc, g)
             for name, est in cands.items():
-                post = self._fit_quiet(est, train)[hidden]
+                post = self._fit_quiet(est, train)
+                mix += post[other].sum(axis=0)
+                post = post[hidden]
                 is_max = post >= post.max(axis=1, keepdims=True) - 1e-12
                 hit = is_max[np.arange(len(hidden)), enc.gold[hidden]] / is_max.sum(axis=1)
                 hits[name][fold == f] = hit
-        return hits
+        weight = self._class_weights(enc.gold[gold_items], mix)
+        return {n: h * weight[enc.gold[gold_items]] for n, h in hits.items()}
+
+    def _class_weights(self, gold_class: np.ndarray, mix: np.ndarray) -> np.ndarray:
+        """Weight per class: its estimated share of the log over its share of the gold
+        items (1 where ``weight_gold`` is off, or there is nothing but gold to estimate from;
+        classes without gold items have weight 0 and the others carry their share)."""
+        K = len(mix)
+        count = np.bincount(gold_class, minlength=K).astype(float)
+        gold_share = count / count.sum()
+        log_share = mix / mix.sum() if mix.sum() > 0 else gold_share
+        self.gold_mix_ = pd.DataFrame({"gold": gold_share, "log_estimate": log_share},
+                                      index=pd.Index(self.classes_, name="class"))
+        if not self.weight_gold or mix.sum() <= 0:
+            return np.ones(K)
+        target = np.where(count > 0, log_share, 0.0)
+        target /= target.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(count > 0, target / gold_share, 0.0)
 
     def _heldout_scores(self, enc: Encoded, cands: dict, rng) -> dict[str, np.ndarray] | None:
         """Per held-out judgment: its log posterior predictive probability."""
@@ -311,6 +350,19 @@ class AutoAggregator(Aggregator):
             warnings.simplefilter("ignore")
             return est._fit_encoded(enc)
 
+    def _mix_note(self) -> str:
+        """', weighted to ...' when the gold's class mix is visibly not the log's."""
+        mix = self.gold_mix_
+        if mix is None or not self.weight_gold:
+            return ""
+        gap = (mix["gold"] - mix["log_estimate"]).abs()
+        if gap.max() < 0.05:
+            return ""
+        c = gap.idxmax()
+        return (f", weighted to the log's class mix: the gold has "
+                f"{100 * mix.loc[c, 'gold']:.0f}% {c}, the log an estimated "
+                f"{100 * mix.loc[c, 'log_estimate']:.0f}%")
+
     def _reason(self, chosen, rule, scores, sel, n_gold, tied=()) -> str:
         sample = ("" if not self._sampled else
                   f" Scored on a random subset of items ({sel.n_judgments:,} judgments).")
@@ -319,7 +371,7 @@ class AutoAggregator(Aggregator):
         if rule == "gold accuracy":
             detail = ", ".join(f"{n} {100 * s:.1f}%" for n, s in scores.items())
             gold = (f"accuracy on gold items hidden from the fit ({n_gold} gold items, "
-                    f"{self.n_folds}-fold cross-fitting: {detail})")
+                    f"{self.n_folds}-fold cross-fitting{self._mix_note()}: {detail})")
             if len(tied) < 2 or self.selection_["heldout_score"].isna().all():
                 return f"Chose {chosen}: {why} on {gold}.{sample}"
             sel_ = self.selection_
