@@ -81,6 +81,23 @@ def test_aggregate_default_says_which_model_and_why(sim_dir, tmp_path, capsys):
     assert any(line.endswith(f"inferred by {chosen}") for line in err)
 
 
+def test_aggregate_class_skewed_gold(tmp_path, capsys):
+    from tests.reliability.test_auto import _simulate_skewed_gold
+
+    labels, _, gold = _simulate_skewed_gold(2)
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    gold.to_csv(tmp_path / "gold.csv", index=False)
+    args = ["aggregate", str(tmp_path / "labels.csv"), "--gold", str(tmp_path / "gold.csv")]
+    assert main([*args, "--gold-sample", "class-skewed", "--out", str(tmp_path / "a.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "weighted to the log's class mix: the gold has 34% 2" in err
+    # only auto chooses a model by the gold: with another method the option is an error
+    assert main([*args, "--gold-sample", "class-skewed", "--method", "mace", "--out",
+                 str(tmp_path / "b.csv")]) == 1
+    assert "--gold-sample class-skewed" in capsys.readouterr().err
+    assert not (tmp_path / "b.csv").exists()
+
+
 def test_aggregate_verbose_logs_each_phase_with_its_time(sim_dir, tmp_path):
     out = tmp_path / "agg.parquet"
     proc = subprocess.run([sys.executable, "-m", "insights", "aggregate", str(sim_dir), "--out",

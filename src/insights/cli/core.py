@@ -88,8 +88,14 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
         ds = load_args(args, args.labels, gold=args.gold)
         reliability = models.result()
     method = args.method or reliability.RECOMMENDED
+    params = {}
+    if args.gold_sample == "class-skewed":
+        if method != "auto":
+            raise CommandError(f"--gold-sample class-skewed: only the auto method uses the gold "
+                               f"to choose a model (got --method {method}); drop one of them")
+        params["weight_gold"] = True
     t0 = time.perf_counter()
-    model = reliability.make_aggregator(method).fit(ds)  # a Dataset brings gold and teams
+    model = reliability.make_aggregator(method, **params).fit(ds)  # a Dataset brings gold
     logger.debug("fitted %s in %.2f s", method, time.perf_counter() - t0)
     if getattr(model, "reason_", None):
         print(f"{method}: {model.reason_}", file=sys.stderr)
@@ -157,10 +163,14 @@ def register(sub) -> None:
     add_data_options(s)
     s.set_defaults(func=cmd_validate)
 
-    methods = "majority, wawa, dawid-skene, one-coin, glad, mace, hierarchical"
+    methods = "auto, majority, wawa, dawid-skene, one-coin, glad, mace, ebcc, hierarchical"
     s = sub.add_parser("aggregate", help="infer each item's label with confidence")
     s.add_argument("labels", metavar="LABELS", help="a labels file or a directory of tables")
     s.add_argument("--gold", help="gold file (clamped during inference)")
+    s.add_argument("--gold-sample", choices=["random", "class-skewed"], default="random",
+                   help="how the gold items were drawn from the log: class-skewed (e.g. audits "
+                   "of a rare class) weights them to the log's estimated class mix when auto "
+                   "chooses the model by gold accuracy (default: random)")
     s.add_argument("--method", help=f"one of {methods} (default: the recommended one)")
     add_data_options(s)
     s.add_argument("--out", required=True, help="output .csv or .parquet (item_id, label, "
