@@ -282,7 +282,8 @@ class AutoAggregator(Aggregator):
 
     def _gold_scores(self, enc: Encoded, cands: dict, rng) -> dict[str, np.ndarray]:
         """Per gold item: 1 if the candidate fitted without its fold's gold labels it
-        correctly (1/m for an m-way tie), times the item's class weight (``weight_gold``)."""
+        correctly (1/m for an m-way tie), times the item's class weight with ``weight_gold``;
+        sets ``gold_mix_``."""
         gold_items = np.flatnonzero(enc.gold >= 0)
         fold = rng.permutation(len(gold_items)) % self.n_folds
         hits = {n: np.zeros(len(gold_items)) for n in cands}
@@ -300,25 +301,21 @@ class AutoAggregator(Aggregator):
                 is_max = post >= post.max(axis=1, keepdims=True) - 1e-12
                 hit = is_max[np.arange(len(hidden)), enc.gold[hidden]] / is_max.sum(axis=1)
                 hits[name][fold == f] = hit
-        weight = self._class_weights(enc.gold[gold_items], mix)
-        return {n: h * weight[enc.gold[gold_items]] for n, h in hits.items()}
-
-    def _class_weights(self, gold_class: np.ndarray, mix: np.ndarray) -> np.ndarray:
-        """Weight per class: its estimated share of the log over its share of the gold
-        items (1 where ``weight_gold`` is off, or there is nothing but gold to estimate from;
-        classes without gold items have weight 0 and the others carry their share)."""
-        K = len(mix)
-        count = np.bincount(gold_class, minlength=K).astype(float)
+        gold_class = enc.gold[gold_items]
+        count = np.bincount(gold_class, minlength=enc.n_classes).astype(float)
         gold_share = count / count.sum()
-        log_share = mix / mix.sum() if mix.sum() > 0 else gold_share
+        log_share = mix / mix.sum() if mix.sum() > 0 else gold_share  # nothing but gold
         self.gold_mix_ = pd.DataFrame({"gold": gold_share, "log_estimate": log_share},
                                       index=pd.Index(self.classes_, name="class"))
-        if not self.weight_gold or mix.sum() <= 0:
-            return np.ones(K)
+        if not self.weight_gold:
+            return hits
+        # each class's estimated share of the log over its share of the gold (classes
+        # without gold items drop out; the others carry their share)
         target = np.where(count > 0, log_share, 0.0)
         target /= target.sum()
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(count > 0, target / gold_share, 0.0)
+            weight = np.where(count > 0, target / gold_share, 0.0)
+        return {n: h * weight[gold_class] for n, h in hits.items()}
 
     def _heldout_scores(self, enc: Encoded, cands: dict, rng) -> dict[str, np.ndarray] | None:
         """Per held-out judgment: its log posterior predictive probability."""

@@ -77,8 +77,13 @@ class _ConfusionEM(Aggregator):
         with ItemBlocks(enc, n_jobs=self.n_jobs) as blocks:
             run = self.run_em(blocks.step, enc.n_judgments, enc.n_annotators, enc.n_classes)
             post = blocks.posteriors()
-        return self._finish(enc, run.n_iter, run.converged, run.history, run.conf, run.prior,
-                            post)
+        self.n_iter_ = run.n_iter
+        self.converged_ = run.converged
+        self.log_likelihood_ = run.history
+        self._store(enc, run.conf, run.prior, post)
+        if not run.converged:
+            self._warn_not_converged(run.n_iter)
+        return post
 
     def run_em(self, e_pass: Callable, n_judgments: int, n_annotators: int, n_classes: int
                ) -> EMRun:
@@ -158,15 +163,6 @@ class _ConfusionEM(Aggregator):
         else:
             conf, prior = (np.exp(x) for x in unpack(last))
         return EMRun(conf, prior, it, res.converged, history)
-
-    def _finish(self, enc, it, converged, history, conf, prior, post) -> np.ndarray:
-        self.n_iter_ = it
-        self.converged_ = converged
-        self.log_likelihood_ = history
-        self._store(enc, conf, prior, post)
-        if not converged:
-            self._warn_not_converged(it)
-        return post
 
     def _store(self, enc: Encoded, conf: np.ndarray, prior: np.ndarray, post: np.ndarray):
         self.confusions_ = conf
