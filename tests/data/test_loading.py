@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from insights import data
-from insights.data import GoldWithoutLabelsWarning, SchemaError
+from insights.data import GoldClassNotJudgedWarning, GoldWithoutLabelsWarning, SchemaError
 
 USER_LOG = """item,worker,answer,country
 i1,w1,ok,SG
@@ -194,6 +194,19 @@ def test_gold_without_labels_warns_once(tmp_path):
         data.load(tmp_path)
     msgs = [str(w.message) for w in caught if w.category is GoldWithoutLabelsWarning]
     assert len(msgs) == 1 and "2 gold answer(s)" in msgs[0] and "'i8'" in msgs[0]
+
+
+def test_gold_label_no_judgment_uses_warns_with_its_row(tmp_path):
+    write(tmp_path, "labels.csv", "item_id,annotator_id,label\ni1,a1,ok\ni2,a1,spam\n")
+    write(tmp_path, "gold.csv", "item_id,label\ni1,ok\ni2,Spam\n")
+    with pytest.warns(GoldClassNotJudgedWarning, match=r"row 2: gold label 'Spam' is in no "
+                      r"judgment \(1 gold answer"):
+        ds = data.load(tmp_path)
+    assert ds.label_set == ["Spam", "ok", "spam"]  # documented: the union, so say so
+    with warnings.catch_warnings():  # a declared label set: the label is an error instead
+        warnings.simplefilter("error", GoldClassNotJudgedWarning)
+        with pytest.raises(SchemaError, match="Spam"):
+            data.load(tmp_path, label_set=["ok", "spam"])
 
 
 def test_gold_pointing_at_a_folder(tmp_path):

@@ -13,6 +13,7 @@ __all__ = [
     "TABLES", "REQUIRED", "ID_COLUMNS", "TIME_COLUMNS", "NUMBER_COLUMNS", "OPTIONAL",
     "ANNOTATOR_KINDS", "GOLD_SOURCES", "REPEATS", "MISSING_LABELS",
     "SchemaError", "DuplicateJudgmentWarning", "RepeatedJudgmentWarning", "GoldWithoutLabelsWarning",
+    "GoldClassNotJudgedWarning",
     "Names", "check_columns_mapping",
 ]
 
@@ -92,6 +93,11 @@ class RepeatedJudgmentWarning(UserWarning):
 
 class GoldWithoutLabelsWarning(UserWarning):
     """Gold answers were given for items that nobody labeled (they are not used)."""
+
+
+class GoldClassNotJudgedWarning(UserWarning):
+    """A gold answer is a label no judgment uses: without a declared label set it becomes a
+    class of its own (often a typo or another coding of the labels)."""
 
 
 def where(source: str, row: int | None = None) -> str:

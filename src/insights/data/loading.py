@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from insights.data.contract import (
     TABLES,
+    GoldClassNotJudgedWarning,
     GoldWithoutLabelsWarning,
     Names,
     SchemaError,
@@ -222,7 +223,8 @@ def load(
 
     Warns
     -----
-    RepeatedJudgmentWarning, DuplicateJudgmentWarning, GoldWithoutLabelsWarning
+    RepeatedJudgmentWarning, DuplicateJudgmentWarning, GoldWithoutLabelsWarning,
+    GoldClassNotJudgedWarning
         One line each, with counts.
     """
     columns = check_columns_mapping(columns)
@@ -281,6 +283,7 @@ def load(
         used = np.bincount(codes.label, minlength=len(codes.label_values)) > 0
         found = set(codes.label_values[used])
         if tables["gold"] is not None:
+            _warn_gold_classes_not_judged(tables["gold"], found, source_name["gold"])
             found |= set(tables["gold"]["label"])
         label_set = sorted(found)
     enc = _prepared_encoding(codes, label_set, tables["gold"])
@@ -300,6 +303,19 @@ def load(
     if since is not None or until is not None:
         ds = ds.subset(since=since, until=until)
     return ds
+
+
+def _warn_gold_classes_not_judged(gold: pd.DataFrame, judged: set, source: str) -> None:
+    new = ~gold["label"].isin(judged).to_numpy()
+    if new.any():
+        pos = int(np.flatnonzero(new)[0])
+        extra = sorted(set(gold["label"][new]))
+        warnings.warn(
+            f"{source} row {int(gold['_row'].iat[pos]):,}: gold label "
+            f"{gold['label'].iat[pos]!r} is in no judgment ({int(new.sum()):,} gold answer(s), "
+            f"labels {', '.join(map(repr, extra[:5]))}{' ...' if len(extra) > 5 else ''}); "
+            f"each becomes a class of its own -- declare the label set (--label-set, "
+            f"label_set) if that is not meant", GoldClassNotJudgedWarning, stacklevel=4)
 
 
 def _warn_gold_without_labels(gold: pd.DataFrame, enc: Encoded, source: str) -> None:
