@@ -247,12 +247,15 @@ def build(ctx) -> SectionResult:
     if "hierarchical" in cs.calibration.index:
         c = cs.calibration.loc["hierarchical"]
         if c["n"] > 0 and c["errors_total"] > 0:
+            all_gold = bool((ctx.posterior.enc.gold >= 0).all())
+            review = ("There is nothing to re-review: every item's label comes from gold."
+                      if all_gold else f"The re-review list ranks the {len(cs.review)} items "
+                      f"where a review removes the most expected errors.")
             findings.append(Finding("info", (
                 f"On {int(c['n']):,} gold items, the hierarchical model's {cs.fraction:.0%} "
                 f"least confident labels hold {int(c['errors_caught'])} of its "
                 f"{int(c['errors_total'])} errors; its confidence is off by {c['ece']:.1%} on "
-                f"average (calibration error). The re-review list ranks the {len(cs.review)} "
-                f"items where a review removes the most expected errors."), KEY,
+                f"average (calibration error). {review}"), KEY,
                 value=float(c["share_caught"])))
     tables, figures = {}, []
     if len(cs.calibration) and cs.calibration["n"].sum() > 0:
